@@ -1,0 +1,50 @@
+# modebench: `make bench SUITE=mode_collapse`, `make test`, `make report RUN=results/<suite>/<run_id>`.
+# Every target creates .venv on first use and installs the project with the exact versions of
+# constraints.txt. The install is stamped with a hash of the dependency files, so a second run does not
+# reinstall; editing pyproject.toml or constraints.txt triggers exactly one reinstall.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+SUITE ?= mode_collapse
+PROFILE ?= default
+ARGS ?=
+RUN ?=
+TEST_ARGS ?=
+
+DEPS_HASH := $(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.modebench-installed-$(DEPS_HASH)
+PY := $(VENV)/bin/python
+
+.PHONY: help install bench report test perf clean
+
+help:
+	@echo "make bench SUITE=mode_collapse [PROFILE=smoke|default|paper] [ARGS=\"--seeds 5 ...\"]"
+	@echo "make report RUN=results/<suite>/<run_id>"
+	@echo "make test"
+	@echo "make perf        (timings under bench/perf/; not part of the tests)"
+
+install: $(STAMP)
+
+$(STAMP):
+	@echo "== installing modebench into $(VENV) (dependency hash $(DEPS_HASH))"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@start=$$(date +%s); \
+	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e '.[test]' \
+	  && rm -f $(VENV)/.modebench-installed-* && touch $@ \
+	  && echo "== installed in $$(( $$(date +%s) - start )) s"
+
+bench: $(STAMP)
+	$(PY) -m bench run --suite $(SUITE) --profile $(PROFILE) $(ARGS)
+
+report: $(STAMP)
+	@test -n "$(RUN)" || { echo "usage: make report RUN=results/<suite>/<run_id>" >&2; exit 2; }
+	$(PY) -m bench report $(RUN)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadgroup $(TEST_ARGS)
+
+perf: $(STAMP)
+	$(PY) -m bench.perf.run_all
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,131 @@
+"""`bench list | run | report` (also `python -m bench`). Exit codes: 0 success (diverged trials are results),
+1 runtime failure (a failed trial, nothing to report), 2 bad input (the message names the valid choices)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.errors import UserError
+
+LIST_WHAT = ("suites", "methods", "datasets", "metrics")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own errors: exit 2 with usage, like UserError
+        self.print_usage(sys.stderr)
+        raise UserError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="bench", description="modebench: benchmark generative models that fight mode collapse")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="{list,run,report}")
+    sub.required = True
+
+    ls = sub.add_parser("list", help="list suites, methods, datasets or metrics")
+    ls.add_argument("what", nargs="?", default=None, help=f"one of: {', '.join(LIST_WHAT)} (default: all)")
+
+    run = sub.add_parser("run", help="run a suite: one trial per method × dataset × seed, then report")
+    run.add_argument("--suite", required=True, help="suite name (suites/NAME.yaml) or a path to a suite file")
+    run.add_argument("--profile", default="default", help="smoke | default | paper (default: default)")
+    run.add_argument("--methods", help="comma-separated subset of methods (default: the suite's)")
+    run.add_argument("--datasets", help="comma-separated subset of datasets (default: the suite's)")
+    run.add_argument("--seeds", type=int, help="number of seeds: runs seeds 0..N-1 (default: the profile's)")
+    run.add_argument("--out", default="results", help="results root; the run folder is ROOT/<suite>/<run_id>/")
+    run.add_argument("--address", help="existing Ray cluster: host:port, auto or ray://… (default: local Ray)")
+    run.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (default: the suite's)")
+    run.add_argument("--gpus-per-trial", type=float, help="GPUs per trial, fractions allowed (default: the suite's)")
+    run.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the latest run under ROOT with the same config (finished trials skipped)")
+    run.add_argument("--force", action="store_true", help="re-run finished trials too")
+    run.add_argument("--no-report", action="store_true", help="skip building report/ at the end")
+
+    rep = sub.add_parser("report", help="build report/ from one or several run folders")
+    rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    rep.add_argument("--out", type=Path, help="report folder (default: RUN_DIR/report/ of the first run)")
+    return p
+
+
+def cmd_list(what: str | None) -> int:
+    from bench.registry import DATASETS, METHODS, METRICS
+    from bench.suites import available_suites
+
+    if what is not None and what not in LIST_WHAT:
+        raise UserError(f"bench list {what!r}: choose one of {', '.join(LIST_WHAT)}")
+    if what in (None, "suites"):
+        print("suites:   " + ", ".join(available_suites()))
+    if what in (None, "methods"):
+        print("methods:  " + ", ".join(METHODS.names()))
+    if what in (None, "datasets"):
+        print("datasets: " + ", ".join(DATASETS.names()))
+    if what in (None, "metrics"):
+        parts = [f"{n} ({'↑' if METRICS.get(n).higher_is_better else '↓'})" for n in METRICS.names()]
+        print("metrics:  " + ", ".join(parts))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from bench.suites import PROFILES, build_plan, load_suite
+    from bench.sweep import SweepOptions, check_writable, python_argv, run_sweep
+
+    if args.profile not in PROFILES:
+        raise UserError(f"--profile {args.profile!r}: choose one of {', '.join(PROFILES)}")
+    for flag, value in (("--cpus-per-trial", args.cpus_per_trial), ("--gpus-per-trial", args.gpus_per_trial)):
+        if value is not None and value < 0:
+            raise UserError(f"{flag} {value}: give a number >= 0")
+    if args.max_concurrent is not None and args.max_concurrent < 1:
+        raise UserError(f"--max-concurrent {args.max_concurrent}: give a number >= 1")
+    if args.resume and args.force:
+        raise UserError("--resume and --force together: --resume skips finished trials, --force re-runs them; "
+                        "choose one")
+    cfg = load_suite(args.suite)
+    plan = build_plan(cfg, args.profile, methods=args.methods, datasets=args.datasets, seeds=args.seeds)
+    check_writable(Path(args.out))
+    opts = SweepOptions(out_root=Path(args.out), address=args.address, cpus_per_trial=args.cpus_per_trial,
+                        gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
+                        resume=args.resume, force=args.force, argv=python_argv())
+    summary = run_sweep(plan, opts)
+    c = summary.counts
+    print(f"\n{c.get('completed', 0)} completed · {c.get('diverged', 0)} diverged · {c.get('failed', 0)} failed "
+          f"in {summary.wall_s:.0f}s ({summary.ran} run, {summary.skipped} skipped)")
+    print(f"run folder: {summary.run_dir}")
+    for name in ("trials", "metrics", "samples"):
+        print(f"  {summary.run_dir / f'{name}.parquet'}")
+    if summary.failed:
+        print(f"{summary.failed} trial(s) failed: their errors are in trials.parquet (column 'error')", file=sys.stderr)
+    if not args.no_report:
+        rc = _report([summary.run_dir], None)
+        if rc:
+            return rc
+    return 1 if summary.failed else 0
+
+
+def _report(run_dirs, out) -> int:
+    from bench.report.build import EmptyRun, build_report
+
+    try:
+        index = build_report(run_dirs, out)
+    except EmptyRun as e:
+        print(f"bench report: {e}", file=sys.stderr)
+        return 1
+    print(f"report: {index}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "list":
+            return cmd_list(args.what)
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "report":
+            return _report(args.run_dirs, args.out)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished trials are kept; `bench run --resume` continues", file=sys.stderr)
+        return 130
+    return 0

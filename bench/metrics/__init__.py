@@ -1,0 +1,49 @@
+"""Benchmark metrics: pure functions (samples -> statistics), one record per metric in the registry.
+
+A record says what the metric needs (data kind, sample count), which way is better, where its formula
+comes from, and when it does not apply to a dataset (with the reason, recorded in the trial's hparams).
+Metric functions return a float, or a {subset: value} dict whose "all" entry is the headline value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+from bench.registry import METRICS
+
+MetricValue = float | Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    fn: Callable[..., MetricValue]  # fn(samples (N, d) float64, spec: DataSpec) -> value
+    higher_is_better: bool
+    kind: str  # data kind it measures: "points" | "image"
+    n_samples: int  # generated samples it is computed on (the protocol's count)
+    source: str  # paper section the protocol follows
+    unit: str = ""
+    applies: Callable[..., str | None] = lambda spec: None  # returns why it does not apply, or None
+    protocol: dict = field(default_factory=dict)  # documented choices, recorded with every trial
+
+    def not_applicable(self, spec) -> str | None:
+        if spec.kind != self.kind:
+            return f"{self.name} measures {self.kind} data; {spec.name} is {spec.kind}"
+        return self.applies(spec)
+
+    def __call__(self, samples: np.ndarray, spec) -> MetricValue:
+        return self.fn(samples[: self.n_samples], spec)
+
+    def describe(self) -> dict:
+        return {"higher_is_better": self.higher_is_better, "n_samples": self.n_samples, "source": self.source,
+                "unit": self.unit, **self.protocol}
+
+
+def register(metric: Metric) -> Metric:
+    return METRICS.register(metric.name)(metric)
+
+
+def get_metric(name: str) -> Metric:
+    return METRICS.get(name)

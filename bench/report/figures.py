@@ -1,0 +1,131 @@
+"""Figures from the Parquet tables (matplotlib/seaborn, PNG + PDF): generated 2-D samples over the true
+modes (methods × datasets, one seed, final step) and each metric against training step (band: ± std over
+seeds). The true modes come from the dataset description recorded in each trial's hparams."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bench.report.load import REFERENCE_METHODS, RunData  # noqa: E402
+
+
+def save(fig, path_stem: Path) -> list[Path]:
+    path_stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext in ("png", "pdf"):
+        p = path_stem.with_suffix(f".{ext}")
+        fig.savefig(p, dpi=110, bbox_inches="tight")
+        paths.append(p)
+    plt.close(fig)
+    return paths
+
+
+def dataset_modes(data: RunData) -> dict[str, dict]:
+    """dataset -> {'means': (K, 2), 'stds': (K,)} from the hparams the trials recorded."""
+    out = {}
+    for hp in data.trials["hparams"]:
+        try:
+            d = json.loads(hp).get("dataset", {})
+        except ValueError:
+            continue
+        if d.get("mixture") and d["name"] not in out:
+            out[d["name"]] = {"means": np.array(d["mixture"]["means"]), "stds": np.array(d["mixture"]["stds"])}
+    return out
+
+
+def method_order(methods) -> list[str]:
+    methods = sorted(set(methods))
+    return [m for m in methods if m not in REFERENCE_METHODS] + [m for m in REFERENCE_METHODS if m in methods]
+
+
+def samples_figure(data: RunData, out_dir: Path) -> list[Path]:
+    s = data.samples
+    if s.empty:
+        return []
+    modes = dataset_modes(data)
+    datasets = sorted(set(s["dataset"]))
+    methods = method_order(s["method"])
+    fig, axes = plt.subplots(len(datasets), len(methods), figsize=(2.3 * len(methods), 2.3 * len(datasets)),
+                             squeeze=False)
+    status = data.trials.set_index("trial_id")["status"]
+    for i, dataset in enumerate(datasets):
+        mode = modes.get(dataset)
+        if mode is not None:
+            lo, hi = mode["means"].min(0), mode["means"].max(0)
+            pad = 0.2 * (hi - lo) + 4 * mode["stds"].max()
+            lim = (lo - pad, hi + pad)
+        for j, method in enumerate(methods):
+            ax = axes[i, j]
+            sub = s[(s["dataset"] == dataset) & (s["method"] == method)]
+            ax.set_xticks([]), ax.set_yticks([])
+            if i == 0:
+                ax.set_title(method, fontsize=9)
+            if j == 0:
+                ax.set_ylabel(dataset, fontsize=9)
+            if mode is not None:
+                ax.set_xlim(lim[0][0], lim[1][0]), ax.set_ylim(lim[0][1], lim[1][1])
+                ax.set_aspect("equal")
+                for (mx, my), sd in zip(mode["means"], mode["stds"]):
+                    ax.add_patch(plt.Circle((mx, my), 3 * sd, fill=False, color="tab:red", lw=0.6, alpha=0.7))
+            if sub.empty:
+                ax.text(0.5, 0.5, "no samples", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+                continue
+            seed = sub["seed"].min()
+            sub = sub[sub["seed"] == seed]
+            step = sub["step"].max()
+            pts = sub[sub["step"] == step]
+            ax.scatter(pts["x"], pts["y"], s=2, color="tab:blue", alpha=0.5, linewidths=0)
+            tid = pts["trial_id"].iloc[0]
+            label = f"seed {seed}, step {step}"
+            if status.get(tid) not in (None, "completed"):
+                label += f" ({status.get(tid)})"
+            if mode is not None:
+                out = ((pts["x"] < lim[0][0]) | (pts["x"] > lim[1][0]) | (pts["y"] < lim[0][1]) | (pts["y"] > lim[1][1])).sum()
+                if out:
+                    label += f", {out} outside"
+            ax.text(0.02, 0.02, label, transform=ax.transAxes, fontsize=6, color="0.3")
+    fig.suptitle("Generated samples (blue) over the true modes (red: 3σ circles)", fontsize=10)
+    return save(fig, out_dir / "samples")
+
+
+def curves_figures(data: RunData, higher_is_better: dict[str, bool], out_dir: Path) -> list[Path]:
+    import seaborn as sns
+
+    m = data.metrics[(data.metrics["subset"] == "all") & data.metrics["sigma"].isna()]
+    if m.empty:
+        return []
+    paths = []
+    methods = method_order(m["method"])
+    palette = dict(zip(methods, sns.color_palette("tab10" if len(methods) <= 10 else "husl", len(methods))))
+    for metric in sorted(set(m["metric"])):
+        mm = m[m["metric"] == metric]
+        datasets = sorted(set(mm["dataset"]))
+        fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.2), squeeze=False)
+        for ax, dataset in zip(axes[0], datasets):
+            d = mm[mm["dataset"] == dataset]
+            for method in method_order(d["method"]):
+                dm = d[d["method"] == method]
+                agg = dm.groupby("step")["value"].agg(["mean", "std", "count"]).reset_index()
+                style = "--" if method in REFERENCE_METHODS else "-"
+                ax.plot(agg["step"], agg["mean"], style, color=palette[method], label=method, lw=1.2,
+                        marker="o" if len(agg) < 3 else None, ms=3)
+                band = agg["std"].fillna(0)
+                ax.fill_between(agg["step"], agg["mean"] - band, agg["mean"] + band, color=palette[method], alpha=0.15)
+            ax.set_title(dataset, fontsize=9)
+            ax.set_xlabel("training step")
+            ax.tick_params(labelsize=7)
+        hib = higher_is_better.get(metric)
+        axes[0][0].set_ylabel(f"{metric} ({'higher' if hib else 'lower'} is better)")
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 8), fontsize=7,
+                   bbox_to_anchor=(0.5, 1.08))
+        fig.tight_layout()
+        paths += save(fig, out_dir / f"curve_{metric}")
+    return paths

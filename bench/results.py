@@ -1,0 +1,160 @@
+"""The results layer: one declared Parquet schema, atomic writes, per-trial parts merged exactly once.
+
+A run folder `ROOT/<suite>/<run_id>/` holds `run.json`, `trials.parquet`, `metrics.parquet`,
+`samples.parquet` (generated 2-D points for the figures), `parts/<trial_id>/` (each trial's own rows,
+written by whichever worker ran it) and `report/`. Workers never touch the run tables; the driver merges
+the parts and drops duplicates by key, so a retried or resumed trial's rows appear exactly once.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TRIALS_SCHEMA = pa.schema([
+    ("trial_id", pa.string()), ("suite", pa.string()), ("profile", pa.string()), ("dataset", pa.string()),
+    ("method", pa.string()), ("seed", pa.int64()), ("status", pa.string()), ("error", pa.string()),
+    ("steps", pa.int64()), ("wall_s", pa.float64()), ("device", pa.string()), ("node_id", pa.string()),
+    ("n_params", pa.int64()), ("hparams", pa.string()), ("config_hash", pa.string()),
+    ("code_version", pa.string()), ("started_at", pa.timestamp("us", tz="UTC")),
+    ("finished_at", pa.timestamp("us", tz="UTC")),
+])
+METRICS_SCHEMA = pa.schema([
+    ("trial_id", pa.string()), ("suite", pa.string()), ("dataset", pa.string()), ("method", pa.string()),
+    ("seed", pa.int64()), ("step", pa.int64()), ("metric", pa.string()), ("value", pa.float64()),
+    ("sigma", pa.float64()), ("subset", pa.string()),
+])
+# Generated 2-D points kept for the figures (the report reads only Parquet): a few hundred per eval step.
+SAMPLES_SCHEMA = pa.schema([
+    ("trial_id", pa.string()), ("dataset", pa.string()), ("method", pa.string()), ("seed", pa.int64()),
+    ("step", pa.int64()), ("x", pa.float64()), ("y", pa.float64()),
+])
+STATUSES = ("completed", "failed", "diverged")
+TABLES = {"trials": TRIALS_SCHEMA, "metrics": METRICS_SCHEMA, "samples": SAMPLES_SCHEMA}
+KEYS = {"trials": ["trial_id"], "metrics": ["trial_id", "step", "metric", "sigma", "subset"],
+        "samples": None}  # samples: a trial's part replaces its previous rows as a whole
+
+
+# -- atomic writes -------------------------------------------------------------------------------------
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write via `write(tmp)` to a temp file in the same folder, fsync, then os.replace onto `path`.
+    A failure before the replace leaves the previous file untouched and removes the temp file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_table(path: Path, table: pa.Table) -> None:
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str)))
+
+
+def to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Rows -> table with exactly the declared columns (a missing column is an error, not a null)."""
+    for i, r in enumerate(rows):
+        missing = [n for n in schema.names if n not in r]
+        if missing:
+            raise ValueError(f"row {i} lacks columns {missing}")
+    return pa.Table.from_pylist([{n: r[n] for n in schema.names} for r in rows], schema=schema)
+
+
+# -- per-trial parts -----------------------------------------------------------------------------------
+def part_dir(run_dir: Path, trial_id: str) -> Path:
+    return Path(run_dir) / "parts" / trial_id
+
+
+def write_trial_part(run_dir: Path, trial_row: dict, metric_rows: list[dict], sample_rows: list[dict]) -> None:
+    """A trial's rows go to its own folder; trial.parquet is written last and marks the part complete."""
+    d = part_dir(run_dir, trial_row["trial_id"])
+    write_table(d / "metrics.parquet", to_table(metric_rows, METRICS_SCHEMA))
+    write_table(d / "samples.parquet", to_table(sample_rows, SAMPLES_SCHEMA))
+    write_table(d / "trial.parquet", to_table([trial_row], TRIALS_SCHEMA))
+
+
+def read_trial_status(run_dir: Path, trial_id: str) -> str | None:
+    f = part_dir(run_dir, trial_id) / "trial.parquet"
+    if not f.exists():
+        return None
+    return pq.read_table(f, columns=["status"]).column("status")[0].as_py()
+
+
+def merge_parts(run_dir: Path) -> dict[str, int]:
+    """Merge every complete part (and any rows already in the run tables) into the run tables, keeping one
+    row per key (parts win over older table rows). Returns the row count of each table."""
+    run_dir = Path(run_dir)
+    parts = sorted(p for p in (run_dir / "parts").glob("*") if (p / "trial.parquet").exists())
+    counts = {}
+    for name, schema in TABLES.items():
+        file_name = "trial.parquet" if name == "trials" else f"{name}.parquet"
+        new = [pq.read_table(p / file_name, schema=schema) for p in parts]
+        new_ids = {p.name for p in parts}
+        old_path = run_dir / f"{name}.parquet"
+        tables = []
+        if old_path.exists():
+            old = pq.read_table(old_path, schema=schema)
+            # Rows of trials that have a part now are replaced by the part's rows.
+            keep = [tid not in new_ids for tid in old.column("trial_id").to_pylist()]
+            tables.append(old.filter(pa.array(keep, type=pa.bool_())))
+        tables.extend(new)
+        merged = pa.concat_tables(tables) if tables else schema.empty_table()
+        merged = dedupe(merged, KEYS[name])
+        write_table(old_path, merged)
+        counts[name] = merged.num_rows
+    return counts
+
+
+def dedupe(table: pa.Table, keys: list[str] | None) -> pa.Table:
+    """Keep the last row per key (nulls compare equal)."""
+    if keys is None or table.num_rows == 0:
+        return table
+    seen: dict[tuple, int] = {}
+    cols = [table.column(k).to_pylist() for k in keys]
+    for i, key in enumerate(zip(*cols)):
+        seen[key] = i
+    idx = sorted(seen.values())
+    return table.take(pa.array(idx, type=pa.int64())) if len(idx) != table.num_rows else table
+
+
+# -- readers -------------------------------------------------------------------------------------------
+def read_table(run_dir: Path, name: str):
+    """A run table as a pandas DataFrame (empty with the declared columns if the file is absent)."""
+    path = Path(run_dir) / f"{name}.parquet"
+    schema = TABLES[name]
+    table = pq.read_table(path, schema=schema) if path.exists() else schema.empty_table()
+    return table.to_pandas()
+
+
+def read_run(run_dir: Path) -> dict:
+    run_dir = Path(run_dir)
+    run_json = run_dir / "run.json"
+    return {
+        "run": json.loads(run_json.read_text()) if run_json.exists() else {},
+        "trials": read_table(run_dir, "trials"),
+        "metrics": read_table(run_dir, "metrics"),
+        "samples": read_table(run_dir, "samples"),
+    }
+
+
+def iter_run_dirs(root: Path, suite: str) -> Iterable[Path]:
+    d = Path(root) / suite
+    if not d.exists():
+        return []
+    return sorted((p for p in d.iterdir() if (p / "run.json").exists()), key=lambda p: p.name)

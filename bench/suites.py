@@ -1,0 +1,326 @@
+"""Suite YAML -> validated, resolved run plan (defaults < suite YAML < profile overrides < CLI flags).
+
+Validation happens here, once, before any trial starts: unknown names, misspelled keys and bad
+hyper-parameters raise `UserError` naming the input, the valid choices and the fix. Downstream code
+receives a `RunPlan` of typed `TrialSpec`s, never a raw dict.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bench.errors import UserError
+from bench.registry import DATASETS, METHODS, METRICS
+
+SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+PROFILES = ("smoke", "default", "paper")
+ProfileName = Literal["smoke", "default", "paper"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Schedule(_Strict):
+    """Training length and evaluation schedule. Evaluations: `eval_every` steps, else `n_evals` evenly
+    spaced; the final step is always evaluated."""
+
+    steps: int | None = Field(default=None, ge=0)
+    n_evals: int | None = Field(default=None, ge=1)
+    eval_every: int | None = Field(default=None, ge=1)
+    checkpoint_every: int | None = Field(default=None, ge=1)
+
+
+class Override(Schedule):
+    """Profile override for some methods / datasets (None = all), e.g. a paper's own protocol."""
+
+    methods: list[str] | None = None
+    datasets: list[str] | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    note: str = ""  # why: the paper section this override follows
+
+    def matches(self, method: str, dataset: str) -> bool:
+        return ((self.methods is None or method in self.methods)
+                and (self.datasets is None or dataset in self.datasets))
+
+
+class Profile(Schedule):
+    steps: int = Field(ge=0)
+    seeds: int = Field(ge=1)
+    n_evals: int | None = Field(default=5, ge=1)
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-method params for this profile
+    overrides: list[Override] = Field(default_factory=list)
+    description: str = ""
+
+
+class Resources(_Strict):
+    cpus_per_trial: float = Field(default=1.0, gt=0)
+    gpus_per_trial: float = Field(default=0.0, ge=0)
+    max_concurrent: int | None = Field(default=None, ge=1)
+    max_failures: int = Field(default=1, ge=0)  # Ray retries of a trial whose worker died
+
+
+class SuiteConfig(_Strict):
+    name: str
+    description: str = ""
+    datasets: list[str]
+    methods: list[str]
+    metrics: list[str]
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-method params, every profile
+    resources: Resources = Resources()
+    profiles: dict[ProfileName, Profile]
+    hparams_note: str = "Hyper-parameters are each paper's defaults, untuned."
+
+    @model_validator(mode="after")
+    def _every_profile(self):
+        missing = [p for p in PROFILES if p not in self.profiles]
+        if missing:
+            raise ValueError(f"profiles {missing} missing: every suite defines {', '.join(PROFILES)}")
+        return self
+
+
+class TrialSpec(_Strict):
+    """One trial, fully resolved: everything `bench.trial.run_trial` needs, and what `trial_id` hashes."""
+
+    suite: str
+    profile: str
+    method: str
+    dataset: str
+    seed: int
+    steps: int
+    eval_steps: list[int]
+    checkpoint_every: int | None = None
+    params: dict[str, Any]  # the method's full Params (defaults included)
+    metrics: list[str]
+    overrides: list[str] = Field(default_factory=list)  # notes of the profile overrides applied
+
+    @property
+    def trial_id(self) -> str:
+        return stable_hash(self.model_dump(mode="json"))[:16]
+
+
+class RunPlan(_Strict):
+    suite: SuiteConfig
+    profile: ProfileName
+    trials: list[TrialSpec]
+
+    @property
+    def config_hash(self) -> str:
+        return stable_hash({"suite": self.suite.name, "profile": self.profile,
+                            "trials": sorted(t.trial_id for t in self.trials)})[:16]
+
+
+def stable_hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+# -- loading -------------------------------------------------------------------------------------------
+def available_suites() -> list[str]:
+    return sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
+
+
+def suite_path(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return p
+    candidate = SUITES_DIR / f"{name_or_path}.yaml"
+    if candidate.exists():
+        return candidate
+    import difflib
+
+    names = available_suites()
+    close = difflib.get_close_matches(name_or_path, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UserError(f"unknown suite {name_or_path!r}{hint} available: {', '.join(names)} "
+                    f"(or a path to a suite .yaml file)")
+
+
+def load_suite(name_or_path: str) -> SuiteConfig:
+    path = suite_path(name_or_path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise UserError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: a suite is a YAML mapping; see suites/mode_collapse.yaml")
+    try:
+        cfg = SuiteConfig.model_validate(raw)
+    except ValidationError as e:
+        raise UserError(f"{path}: invalid suite:\n{_explain(e, SuiteConfig)}") from None
+    _check_names(cfg, path)
+    return cfg
+
+
+def _explain(err: ValidationError, model: type[BaseModel]) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"])
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  {loc}: unknown key{_valid_keys_hint(model, e['loc'])}")
+        elif e["type"] == "literal_error":
+            lines.append(f"  {loc}: {e['msg']}")
+        else:
+            lines.append(f"  {loc}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def _valid_keys_hint(model: type[BaseModel], loc: tuple) -> str:
+    """For an unknown key at `loc`, name the keys valid at that level (walks nested models)."""
+    import difflib
+
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                current = None
+                break
+            current = _inner_model(field.annotation)
+        else:
+            current = None
+    if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        return ""
+    valid = sorted(current.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{hint} valid keys: {', '.join(valid)}"
+
+
+def _inner_model(annotation):
+    """The BaseModel inside list[Model] / dict[str, Model] / Model | None, if any."""
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        inner = _inner_model(arg)
+        if inner is not None:
+            return inner
+    return None
+
+
+def _check_names(cfg: SuiteConfig, path: Path) -> None:
+    where = f"{path.name}"
+    for name in cfg.datasets:
+        _require(DATASETS, name, f"{where}: datasets")
+    for name in cfg.methods:
+        _require(METHODS, name, f"{where}: methods")
+    for name in cfg.metrics:
+        _require(METRICS, name, f"{where}: metrics")
+    for name in cfg.params:
+        _require(METHODS, name, f"{where}: params")
+    for pname, prof in cfg.profiles.items():
+        for name in prof.params:
+            _require(METHODS, name, f"{where}: profiles.{pname}.params")
+        for i, ov in enumerate(prof.overrides):
+            for name in ov.methods or []:
+                _require(METHODS, name, f"{where}: profiles.{pname}.overrides[{i}].methods")
+            for name in ov.datasets or []:
+                _require(DATASETS, name, f"{where}: profiles.{pname}.overrides[{i}].datasets")
+
+
+def _require(registry, name: str, where: str) -> None:
+    if name not in registry:
+        raise UserError(f"{where}: {registry.unknown_message(name)}")
+
+
+# -- resolution ----------------------------------------------------------------------------------------
+def _split_names(value: str | list[str] | None, registry, flag: str) -> list[str] | None:
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+    names = [n for n in names if n]
+    if not names:
+        raise UserError(f"{flag}: give at least one name; available: {', '.join(registry.names())}")
+    for n in names:
+        _require(registry, n, flag)
+    return names
+
+
+def eval_schedule(steps: int, n_evals: int | None, eval_every: int | None) -> list[int]:
+    """Steps at which to evaluate: every `eval_every` (else `n_evals` evenly spaced), final step included."""
+    if steps == 0:
+        return [0]
+    if eval_every:
+        points = set(range(eval_every, steps + 1, eval_every))
+    else:
+        n = min(n_evals or 1, steps)
+        points = {round(steps * i / n) for i in range(1, n + 1)}
+    return sorted(points | {steps})
+
+
+def resolve_method_params(method: str, *layers: dict[str, Any], where: str) -> dict[str, Any]:
+    """Merge param layers over the method's defaults and validate them with its typed Params."""
+    cls = METHODS.get(method)
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(layer)
+    try:
+        params = cls.Params(**merged)
+    except ValidationError as e:
+        problems = []
+        valid = sorted(cls.Params.model_fields)
+        for err in e.errors():
+            key = ".".join(str(x) for x in err["loc"])
+            if err["type"] == "extra_forbidden":
+                import difflib
+
+                close = difflib.get_close_matches(key, valid, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(f"unknown parameter {key!r}{hint}")
+            else:
+                problems.append(f"{key}: {err['msg']}")
+        raise UserError(f"{where}: bad parameters for method {method!r}: {'; '.join(problems)}. "
+                        f"Valid parameters: {', '.join(valid)}") from None
+    return params.model_dump(mode="json")
+
+
+def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, datasets=None,
+               seeds: int | None = None) -> RunPlan:
+    if profile not in cfg.profiles:
+        raise UserError(f"unknown profile {profile!r}; available: {', '.join(PROFILES)}")
+    prof = cfg.profiles[profile]
+    method_names = _split_names(methods, METHODS, "--methods") or cfg.methods
+    dataset_names = _split_names(datasets, DATASETS, "--datasets") or cfg.datasets
+    if seeds is not None and seeds < 1:
+        raise UserError(f"--seeds {seeds}: give a count of seeds >= 1 (seeds 0..N-1)")
+    n_seeds = seeds if seeds is not None else prof.seeds
+    trials = []
+    from bench.data import get_spec
+
+    for dataset in dataset_names:
+        kind = get_spec(dataset).kind
+        for method in method_names:
+            if kind not in METHODS.get(method).kinds:
+                raise UserError(f"method {method!r} has no networks for {kind} data ({dataset!r}); "
+                                f"drop it with --methods or --datasets")
+            schedule = {"steps": prof.steps, "n_evals": prof.n_evals, "eval_every": prof.eval_every,
+                        "checkpoint_every": prof.checkpoint_every}
+            layers = [cfg.params.get(method, {}), prof.params.get(method, {})]
+            notes = []
+            for ov in prof.overrides:
+                if ov.matches(method, dataset):
+                    for key in ("steps", "n_evals", "eval_every", "checkpoint_every"):
+                        if getattr(ov, key) is not None:
+                            schedule[key] = getattr(ov, key)
+                            if key == "eval_every":
+                                schedule["n_evals"] = None
+                            if key == "n_evals":
+                                schedule["eval_every"] = None
+                    layers.append(ov.params)
+                    notes.append(ov.note or json.dumps(ov.model_dump(exclude_defaults=True), sort_keys=True))
+            params = resolve_method_params(method, *layers, where=f"suite {cfg.name!r} profile {profile!r}")
+            evals = eval_schedule(schedule["steps"], schedule["n_evals"], schedule["eval_every"])
+            for seed in range(n_seeds):
+                trials.append(TrialSpec(
+                    suite=cfg.name, profile=profile, method=method, dataset=dataset, seed=seed,
+                    steps=schedule["steps"], eval_steps=evals, checkpoint_every=schedule["checkpoint_every"],
+                    params=params, metrics=list(cfg.metrics), overrides=notes))
+    return RunPlan(suite=cfg, profile=profile, trials=trials)

@@ -1,0 +1,194 @@
+"""One trial, no Ray inside: seed everything, build data and method, train, evaluate on the schedule,
+and return the trial's rows (trials / metrics / samples). Usable and testable on its own.
+
+Status: `completed`; `diverged` (a non-finite loss or non-finite samples: a result, with the step);
+`failed` (an exception: recorded with its error, never raised to the caller).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench.data import build_dataset
+from bench.metrics import Metric, get_metric
+from bench.registry import METHODS
+from bench.suites import TrialSpec
+
+N_SAMPLES_KEPT = 512  # generated points per eval step kept in samples.parquet for figures (MGAN Fig. 2c: 512)
+
+
+@dataclass
+class TrialOutput:
+    trial: dict
+    metrics: list[dict] = field(default_factory=list)
+    samples: list[dict] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.trial["status"]
+
+
+class Diverged(Exception):
+    pass
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def eval_seed(trial_id: str, step: int) -> int:
+    """Fixed RNG seed per (trial, step): re-evaluating a checkpoint gives the same numbers."""
+    return int(hashlib.sha256(f"{trial_id}:{step}".encode()).hexdigest()[:15], 16)
+
+
+def evaluate(method, data_spec, metrics: list[Metric], seed: int, n_keep: int = N_SAMPLES_KEPT):
+    """Sample once (the largest count any metric needs) under a forked RNG seeded with `seed`, so training's
+    random streams are untouched; return ({metric: value}, kept points (n_keep, d))."""
+    n = max([m.n_samples for m in metrics] + [n_keep])
+    devices = [method.device] if method.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, device_type="cuda"):
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            x = method.sample(n)
+    samples = x.detach().to("cpu", torch.float64).numpy().reshape(n, -1)
+    if not np.isfinite(samples).all():
+        raise Diverged("non-finite generated samples")
+    values = {m.name: m(samples, data_spec) for m in metrics}
+    return values, samples[:n_keep]
+
+
+def _metric_rows(spec: TrialSpec, trial_id: str, step: int, values: dict) -> list[dict]:
+    rows = []
+    for name, value in values.items():
+        subsets = value if isinstance(value, dict) else {"all": value}
+        for subset, v in subsets.items():
+            rows.append({"trial_id": trial_id, "suite": spec.suite, "dataset": spec.dataset,
+                         "method": spec.method, "seed": spec.seed, "step": step, "metric": name,
+                         "value": float(v), "sigma": None, "subset": subset})
+    return rows
+
+
+def _sample_rows(spec: TrialSpec, trial_id: str, step: int, pts: np.ndarray) -> list[dict]:
+    return [{"trial_id": trial_id, "dataset": spec.dataset, "method": spec.method, "seed": spec.seed,
+             "step": step, "x": float(p[0]), "y": float(p[1])} for p in pts if pts.shape[1] == 2]
+
+
+def _rng_state(batch_gen: torch.Generator) -> dict:
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "batch": batch_gen.get_state()}
+
+
+def _set_rng_state(state: dict, batch_gen: torch.Generator) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    batch_gen.set_state(state["batch"])
+
+
+def save_checkpoint(path: Path, payload: dict) -> None:
+    from bench.results import atomic_write
+
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "", device: str = "cpu",
+              threads: int | None = None, node_id: str = "", checkpoint_path: Path | None = None) -> TrialOutput:
+    trial_id = spec.trial_id
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    if threads:
+        torch.set_num_threads(int(threads))
+    row = {"trial_id": trial_id, "suite": spec.suite, "profile": spec.profile, "dataset": spec.dataset,
+           "method": spec.method, "seed": spec.seed, "status": "completed", "error": None, "steps": 0,
+           "wall_s": 0.0, "device": str(device), "node_id": node_id, "n_params": 0, "hparams": "{}",
+           "config_hash": config_hash, "code_version": code_version, "started_at": started,
+           "finished_at": started}
+    out = TrialOutput(row)
+    hparams: dict = {"params": spec.params, "steps": spec.steps, "eval_steps": spec.eval_steps,
+                     "overrides": spec.overrides, "device": str(device), "torch_threads": torch.get_num_threads(),
+                     "seeding": "python/numpy/torch seeded with the trial seed; data drawn with it; batches from "
+                                "a torch.Generator seeded with it; evaluation RNG fixed per (trial, step)"}
+    step = 0
+    elapsed_before = 0.0
+    try:
+        seed_everything(spec.seed)
+        data = build_dataset(spec.dataset, spec.seed, device)
+        cls = METHODS.get(spec.method)
+        method = cls(data.spec, cls.Params(**spec.params), device)
+        row["n_params"] = method.n_params()
+        metrics, skipped = [], {}
+        for name in spec.metrics:
+            m = get_metric(name)
+            reason = m.not_applicable(data.spec)
+            if reason:
+                skipped[name] = reason
+            else:
+                metrics.append(m)
+        hparams.update({"dataset": data.spec.describe(), "metrics": {m.name: m.describe() for m in metrics},
+                        "metrics_skipped": skipped, "method_class": f"{cls.__module__}.{cls.__qualname__}",
+                        "trainable": cls.trainable, "needs_labels": cls.needs_labels})
+        batch_gen = torch.Generator().manual_seed(spec.seed)
+
+        if checkpoint_path is not None and Path(checkpoint_path).exists():
+            ck = torch.load(checkpoint_path, weights_only=False)
+            if ck["trial_id"] == trial_id:
+                method.load_state_dict(ck["method"])
+                _set_rng_state(ck["rng"], batch_gen)
+                step, elapsed_before = ck["step"], ck["wall_s"]
+                out.metrics, out.samples = ck["metrics"], ck["samples"]
+                hparams["resumed_from_step"] = step
+
+        evals = set(spec.eval_steps)
+        done_evals = {r["step"] for r in out.metrics}
+        if 0 in evals and 0 not in done_evals:
+            _eval_into(out, spec, trial_id, 0, method, data.spec, metrics)
+        while step < spec.steps:
+            step += 1
+            if cls.trainable:
+                x, y = data.batch(method.batch_size, batch_gen)
+                losses = method.train_step(x, y)
+                for k, v in losses.items():
+                    if not math.isfinite(v):
+                        raise Diverged(f"non-finite {k} ({v}) at step {step}")
+            if step in evals:
+                _eval_into(out, spec, trial_id, step, method, data.spec, metrics)
+            if checkpoint_path is not None and spec.checkpoint_every and step % spec.checkpoint_every == 0 \
+                    and step < spec.steps:
+                save_checkpoint(Path(checkpoint_path), {
+                    "trial_id": trial_id, "step": step, "method": method.state_dict(),
+                    "rng": _rng_state(batch_gen), "metrics": out.metrics, "samples": out.samples,
+                    "wall_s": elapsed_before + time.perf_counter() - t0})
+        row["steps"] = step
+    except Diverged as e:
+        row.update(status="diverged", error=str(e) if "step" in str(e) else f"{e} at step {step}", steps=step)
+    except Exception as e:  # noqa: BLE001 - a failed trial is recorded, never raised
+        tb = traceback.format_exc(limit=-3)
+        row.update(status="failed", error=f"{type(e).__name__}: {e}\n{tb}", steps=step)
+    row["wall_s"] = elapsed_before + time.perf_counter() - t0
+    row["finished_at"] = datetime.now(timezone.utc)
+    row["hparams"] = json.dumps(hparams, sort_keys=True, default=str)
+    return out
+
+
+def _eval_into(out: TrialOutput, spec, trial_id, step, method, data_spec, metrics) -> None:
+    try:
+        values, pts = evaluate(method, data_spec, metrics, eval_seed(trial_id, step))
+    except Diverged as e:
+        raise Diverged(f"{e} at step {step}") from None
+    out.metrics.extend(_metric_rows(spec, trial_id, step, values))
+    out.samples.extend(_sample_rows(spec, trial_id, step, pts))

@@ -1,0 +1,87 @@
+"""The interface every method implements (DESIGN.md "Method interface").
+
+A method is constructed from a `DataSpec` and its typed `Params` (defaults = the paper's, cited beside
+each field), owns its players, optimisers and losses, and exposes `train_step`, `sample`,
+`n_components`, `responsibilities` and `state_dict`/`load_state_dict` (modules *and* optimisers).
+The harness never asks which method it runs.
+"""
+from __future__ import annotations
+
+from abc import ABCMeta, abstractmethod
+from typing import ClassVar
+
+import torch
+from pydantic import BaseModel, ConfigDict
+from torch import nn
+
+from bench.data.base import DataSpec
+
+
+class Params(BaseModel):
+    """Base of every method's hyper-parameters: unknown keys are errors; values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    batch_size: int = 512  # real samples per training step
+
+
+class Method(nn.Module, metaclass=ABCMeta):
+    name: ClassVar[str] = ""
+    Params: ClassVar[type[Params]] = Params
+    needs_labels: ClassVar[bool] = False  # train_step uses y (supervised methods)
+    trainable: ClassVar[bool] = True  # False for the calibration references (oracle, collapsed)
+    kinds: ClassVar[tuple[str, ...]] = ("points",)  # data kinds the method has networks for
+
+    def __init__(self, spec: DataSpec, params: Params, device: torch.device | str = "cpu"):
+        super().__init__()
+        self.spec = spec
+        self.params = params
+        self.device = torch.device(device)
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    # -- the interface ---------------------------------------------------------------------------------
+    @property
+    def batch_size(self) -> int:
+        return self.params.batch_size
+
+    @property
+    def n_components(self) -> int:
+        """Latent Gaussians / generators (1 for a plain GAN)."""
+        return 1
+
+    @abstractmethod
+    def train_step(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, float]:
+        """One optimisation step of all players on a real batch x (and labels y); returns the losses."""
+
+    @abstractmethod
+    def sample(self, n: int, *, scale: float = 1.0, component: int | None = None) -> torch.Tensor:
+        """n samples. `scale` multiplies the latent covariance (z|k ~ N(mu_k, scale·Sigma_k); plain
+        latents N(0, scale·I)); `component` draws from one latent Gaussian / generator only."""
+
+    def responsibilities(self, x: torch.Tensor) -> torch.Tensor | None:
+        """(N, K): p(k|x) where the method defines it, else None."""
+        return None
+
+    # -- checkpoints: modules and optimisers together ------------------------------------------------
+    def state_dict(self, *args, **kwargs):  # type: ignore[override]
+        return {"modules": super().state_dict(*args, **kwargs),
+                "optimizers": {k: opt.state_dict() for k, opt in self.optimizers.items()}}
+
+    def load_state_dict(self, state, strict: bool = True):  # type: ignore[override]
+        result = super().load_state_dict(state["modules"], strict=strict)
+        for k, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        return result
+
+    def n_params(self) -> int:
+        """Trainable parameters of all players (shared parameters counted once)."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def check_component(self, component: int | None) -> None:
+        if component is not None and not 0 <= component < self.n_components:
+            raise ValueError(f"component {component} out of range: {self.name} has {self.n_components}")
+
+
+def latent_normal(n: int, dim: int, scale: float, device) -> torch.Tensor:
+    """z ~ N(0, scale·I): `scale` multiplies the covariance, so the std grows by sqrt(scale)."""
+    return torch.randn(n, dim, device=device) * scale**0.5
