@@ -65,9 +65,9 @@ def cmd_list(what: str | None) -> int:
     return 0
 
 
-def cmd_run(args) -> int:
+def cmd_run(args, argv: list[str]) -> int:
     from bench.suites import PROFILES, build_plan, load_suite
-    from bench.sweep import SweepOptions, check_writable, python_argv, run_sweep
+    from bench.sweep import SweepOptions, check_writable, run_sweep
 
     if args.profile not in PROFILES:
         raise UserError(f"--profile {args.profile!r}: choose one of {', '.join(PROFILES)}")
@@ -84,7 +84,7 @@ def cmd_run(args) -> int:
     check_writable(Path(args.out))
     opts = SweepOptions(out_root=Path(args.out), address=args.address, cpus_per_trial=args.cpus_per_trial,
                         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
-                        resume=args.resume, force=args.force, argv=python_argv())
+                        resume=args.resume, force=args.force, argv=argv)
     summary = run_sweep(plan, opts)
     c = summary.counts
     print(f"\n{c.get('completed', 0)} completed · {c.get('diverged', 0)} diverged · {c.get('failed', 0)} failed "
@@ -114,12 +114,13 @@ def _report(run_dirs, out) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
         if args.command == "list":
             return cmd_list(args.what)
         if args.command == "run":
-            return cmd_run(args)
+            return cmd_run(args, ["bench", *argv])
         if args.command == "report":
             return _report(args.run_dirs, args.out)
     except UserError as e:

@@ -180,8 +180,7 @@ def _valid_keys_hint(model: type[BaseModel], loc: tuple) -> str:
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(str(part))
             if field is None:
-                current = None
-                break
+                continue  # a dict key (e.g. the profile name): stay on the container's value model
             current = _inner_model(field.annotation)
         else:
             current = None

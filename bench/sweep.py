@@ -9,7 +9,6 @@ dataset caches paid once per worker); see bench/perf/ray_overhead.py for the mea
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -145,37 +144,30 @@ def _progress_callback(total: int, opts: SweepOptions, t0: float):
     class Progress(tune.Callback):
         def __init__(self):
             self.done = {"completed": 0, "diverged": 0, "failed": 0}
-            self.running = 0
             self.last = 0.0
 
-        def _line(self, what: str = "") -> None:
+        def _line(self, trials, what: str = "") -> None:
             finished = sum(self.done.values())
-            _log(opts, f"[{time.time() - t0:7.1f}s] {finished}/{total} done · {self.running} running · "
+            running = sum(t.status == "RUNNING" for t in trials)
+            _log(opts, f"[{time.time() - t0:7.1f}s] {finished}/{total} done · {running} running · "
                        f"{self.done['failed']} failed · {self.done['diverged']} diverged{what}")
             self.last = time.time()
-
-        def on_trial_start(self, iteration, trials, trial, **info):
-            self.running += 1
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
             status = result.get("status", "completed")
             self.done[status] = self.done.get(status, 0) + 1
             spec = trial.config["spec"]
-            self._line(f"   ({spec['method']} on {spec['dataset']}, seed {spec['seed']}: {status}, "
-                       f"{result.get('wall_s', 0):.1f}s)")
-
-        def on_trial_complete(self, iteration, trials, trial, **info):
-            self.running -= 1
+            self._line(trials, f"   ({spec['method']} on {spec['dataset']}, seed {spec['seed']}: {status}, "
+                               f"{result.get('wall_s', 0):.1f}s)")
 
         def on_trial_error(self, iteration, trials, trial, **info):
-            self.running -= 1
             self.done["failed"] += 1
             spec = trial.config["spec"]
-            self._line(f"   ({spec['method']} on {spec['dataset']}, seed {spec['seed']}: worker error)")
+            self._line(trials, f"   ({spec['method']} on {spec['dataset']}, seed {spec['seed']}: worker error)")
 
         def on_step_end(self, iteration, trials, **info):
             if time.time() - self.last > 30:
-                self._line()
+                self._line(trials)
 
     return Progress()
 
@@ -287,7 +279,3 @@ def run_sweep(plan: RunPlan, opts: SweepOptions) -> SweepSummary:
         plan, opts, run_id, "finished", started_at=started, finished_at=datetime.now(timezone.utc).isoformat(),
         wall_s=wall, counts=counts, rows=counts_rows))
     return SweepSummary(run_dir=run_dir, counts=counts, ran=len(todo), skipped=skipped, wall_s=wall)
-
-
-def python_argv() -> list[str]:
-    return [Path(sys.argv[0]).name, *sys.argv[1:]]

@@ -1,0 +1,48 @@
+"""Shared test fixtures. Ray-starting tests are marked `ray` and grouped onto one xdist worker."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+from bench.suites import TrialSpec
+
+
+def pytest_configure(config):
+    # Two xdist workers on two cores: one thread each (OpenMP spinning across oversubscribed cores is
+    # many times slower than one thread for these small networks).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("ray"):
+            item.add_marker(pytest.mark.xdist_group("ray"))
+
+
+@pytest.fixture(scope="session")
+def ray_env():
+    """One local Ray instance for the session, its files inside a temp dir, no auth token written."""
+    tmp = tempfile.mkdtemp(prefix="mbray")
+    os.environ["RAY_TMPDIR"] = tmp
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    yield tmp
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def make_spec(method="gan", dataset="ring8_mgan", seed=0, steps=20, eval_steps=None, metrics=None, params=None,
+              **kw) -> TrialSpec:
+    """A resolved TrialSpec for tests (defaults: a short gan trial, all 2-D metrics)."""
+    from bench.suites import resolve_method_params
+
+    return TrialSpec(suite="test", profile="smoke", method=method, dataset=dataset, seed=seed, steps=steps,
+                     eval_steps=eval_steps or [steps], params=resolve_method_params(method, params or {}, where="test"),
+                     metrics=metrics if metrics is not None else ["modes", "hq", "mode_kl", "nll", "sym_kl", "w1"],
+                     **kw)

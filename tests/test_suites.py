@@ -1,0 +1,142 @@
+import textwrap
+
+import pytest
+
+from bench.errors import UserError
+from bench.suites import build_plan, eval_schedule, load_suite
+
+ALL_2D = ["ring8_mgan", "ring8_mdgan", "grid25", "gm9", "deligan_uni", "deligan_bimodal"]
+
+
+def write_suite(tmp_path, text: str):
+    p = tmp_path / "s.yaml"
+    p.write_text(textwrap.dedent(text))
+    return str(p)
+
+
+MINIMAL = """
+name: tiny
+datasets: [grid25]
+methods: [gan, oracle]
+metrics: [modes]
+profiles:
+  smoke: {steps: 10, seeds: 1}
+  default: {steps: 100, seeds: 2, n_evals: 4}
+  paper:
+    steps: 1000
+    seeds: 5
+    eval_every: 300
+    overrides:
+      - methods: [gan]
+        datasets: [grid25]
+        steps: 50
+        params: {lr: 0.001}
+        note: "test override (cited section)"
+"""
+
+
+def test_mode_collapse_suite_has_every_2d_dataset_and_the_references():
+    cfg = load_suite("mode_collapse")
+    assert sorted(cfg.datasets) == sorted(ALL_2D)
+    assert {"gan", "oracle", "collapsed"} <= set(cfg.methods)
+    assert set(cfg.profiles) == {"smoke", "default", "paper"}
+
+
+def test_plan_is_the_product_of_methods_datasets_seeds_with_stable_distinct_ids():
+    cfg = load_suite("mode_collapse")
+    plan = build_plan(cfg, "default", seeds=2)
+    assert len(plan.trials) == len(cfg.methods) * len(cfg.datasets) * 2
+    ids = [t.trial_id for t in plan.trials]
+    assert len(set(ids)) == len(ids)
+    again = build_plan(load_suite("mode_collapse"), "default", seeds=2)
+    assert [t.trial_id for t in again.trials] == ids and again.config_hash == plan.config_hash
+    assert build_plan(cfg, "default", seeds=3).config_hash != plan.config_hash
+
+
+def test_cli_style_subsets_and_seed_count(tmp_path):
+    cfg = load_suite(write_suite(tmp_path, MINIMAL))
+    plan = build_plan(cfg, "default", methods="gan", datasets="grid25", seeds=3)
+    assert [(t.method, t.dataset, t.seed) for t in plan.trials] == [("gan", "grid25", s) for s in range(3)]
+
+
+def test_resolved_params_include_defaults_and_overrides(tmp_path):
+    cfg = load_suite(write_suite(tmp_path, MINIMAL))
+    default = build_plan(cfg, "default").trials[0]
+    assert default.params["lr"] == pytest.approx(2e-4) and default.params["z_dim"] == 256
+    assert default.eval_steps == [25, 50, 75, 100]
+    paper = [t for t in build_plan(cfg, "paper").trials if t.method == "gan"][0]
+    assert paper.params["lr"] == pytest.approx(1e-3)
+    assert paper.steps == 50 and paper.eval_steps == [50]  # eval_every 300 > steps: final only
+    assert paper.overrides == ["test override (cited section)"]
+    oracle = [t for t in build_plan(cfg, "paper").trials if t.method == "oracle"][0]
+    assert oracle.steps == 1000 and oracle.overrides == [] and oracle.eval_steps == [300, 600, 900, 1000]
+
+
+@pytest.mark.parametrize("steps,n,every,expected", [
+    (100, 4, None, [25, 50, 75, 100]),
+    (10, 3, None, [3, 7, 10]),
+    (5, 10, None, [1, 2, 3, 4, 5]),
+    (1000, None, 300, [300, 600, 900, 1000]),
+    (0, 5, None, [0]),
+])
+def test_eval_schedule_always_ends_at_the_final_step(steps, n, every, expected):
+    assert eval_schedule(steps, n, every) == expected
+
+
+@pytest.mark.parametrize("bad,fragment", [
+    ("seedz: 3", "unknown key; did you mean 'seeds'?"),
+    ("stepz: 3", "valid keys:"),
+])
+def test_misspelled_profile_key_names_the_valid_keys(tmp_path, bad, fragment):
+    text = MINIMAL.replace("smoke: {steps: 10, seeds: 1}", "smoke: {steps: 10, seeds: 1, %s}" % bad)
+    with pytest.raises(UserError) as e:
+        load_suite(write_suite(tmp_path, text))
+    assert "profiles.smoke." in str(e.value) and fragment in str(e.value)
+
+
+def test_misspelled_top_level_key(tmp_path):
+    with pytest.raises(UserError, match=r"metricz: unknown key; did you mean 'metrics'\?"):
+        load_suite(write_suite(tmp_path, MINIMAL.replace("metrics: [modes]", "metrics: [modes]\nmetricz: [hq]")))
+
+
+@pytest.mark.parametrize("old,new,fragment", [
+    ("methods: [gan, oracle]", "methods: [gann, oracle]", "unknown method 'gann'; did you mean 'gan'?"),
+    ("datasets: [grid25]", "datasets: [grid52]", "unknown dataset 'grid52'"),
+    ("metrics: [modes]", "metrics: [mode]", "unknown metric 'mode'; did you mean 'modes'?"),
+])
+def test_unknown_names_in_yaml(tmp_path, old, new, fragment):
+    with pytest.raises(UserError) as e:
+        load_suite(write_suite(tmp_path, MINIMAL.replace(old, new)))
+    assert fragment in str(e.value) and "available:" in str(e.value)
+
+
+def test_bad_method_parameter_names_the_valid_ones(tmp_path):
+    text = MINIMAL.replace("metrics: [modes]", "metrics: [modes]\nparams:\n  gan: {lrr: 0.1}")
+    cfg = load_suite(write_suite(tmp_path, text))
+    with pytest.raises(UserError) as e:
+        build_plan(cfg, "default")
+    assert "unknown parameter 'lrr' (did you mean 'lr'?)" in str(e.value)
+    assert "Valid parameters:" in str(e.value) and "z_dim" in str(e.value)
+
+
+def test_missing_profile_and_unknown_profile(tmp_path):
+    with pytest.raises(UserError, match="missing: every suite defines smoke, default, paper"):
+        load_suite(write_suite(tmp_path, MINIMAL.replace("  smoke: {steps: 10, seeds: 1}\n", "")))
+    cfg = load_suite(write_suite(tmp_path, MINIMAL))
+    with pytest.raises(UserError, match="unknown profile 'fast'; available: smoke, default, paper"):
+        build_plan(cfg, "fast")
+
+
+def test_not_yaml_and_not_a_mapping(tmp_path):
+    with pytest.raises(UserError, match="not valid YAML"):
+        load_suite(write_suite(tmp_path, "name: [unclosed"))
+    with pytest.raises(UserError, match="a suite is a YAML mapping"):
+        load_suite(write_suite(tmp_path, "- a\n- b\n"))
+
+
+def test_cli_subset_with_unknown_name():
+    cfg = load_suite("mode_collapse")
+    with pytest.raises(UserError, match=r"--methods: unknown method 'orcale'; did you mean 'oracle'\?"):
+        build_plan(cfg, "smoke", methods="gan,orcale")
+    with pytest.raises(UserError, match="--seeds 0"):
+        build_plan(cfg, "smoke", seeds=0)

@@ -1,0 +1,121 @@
+"""Sweeps through Ray Tune (local Ray, one session for all tests in this file): the full smoke sweep of
+mode_collapse, resume, and a failing trial."""
+import json
+import math
+import textwrap
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from bench.cli import main
+from bench.results import METRICS_SCHEMA, SAMPLES_SCHEMA, TRIALS_SCHEMA
+
+pytestmark = pytest.mark.ray
+
+
+def only_run_dir(root: Path, suite: str) -> Path:
+    runs = sorted((root / suite).iterdir())
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(ray_env, tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke")
+    import io
+    from contextlib import redirect_stdout
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        rc = main(["run", "--suite", "mode_collapse", "--profile", "smoke", "--out", str(out)])
+    return rc, out, only_run_dir(out, "mode_collapse"), buf.getvalue()
+
+
+def test_smoke_sweep_exits_0_and_prints_where_results_are(smoke_run):
+    rc, _, run_dir, stdout = smoke_run
+    assert rc == 0
+    assert f"run folder: {run_dir}" in stdout and str(run_dir / "trials.parquet") in stdout
+    assert f"report: {run_dir / 'report' / 'index.html'}" in stdout
+    assert "18/18 done" in stdout  # progress lines
+
+
+def test_smoke_sweep_tables_have_the_schema_and_row_counts(smoke_run):
+    _, _, run_dir, _ = smoke_run
+    trials = pq.read_table(run_dir / "trials.parquet")
+    metrics = pq.read_table(run_dir / "metrics.parquet")
+    samples = pq.read_table(run_dir / "samples.parquet")
+    assert trials.schema.equals(TRIALS_SCHEMA) and metrics.schema.equals(METRICS_SCHEMA)
+    assert samples.schema.equals(SAMPLES_SCHEMA)
+    t = trials.to_pandas()
+    assert len(t) == 3 * 6 and set(t.status) == {"completed"} and t.trial_id.is_unique
+    assert set(t.method) == {"gan", "oracle", "collapsed"} and len(set(t.dataset)) == 6
+    assert (t.config_hash.str.len() == 16).all() and t.code_version.str.startswith("0.1.0").all()
+    assert (t[t.method == "gan"].n_params > 0).all() and (t[t.method != "gan"].n_params == 0).all()
+    m = metrics.to_pandas()
+    # smoke: 2 evaluations; 6 metrics on 5 datasets, 3 on gm9 (3σ metrics do not apply)
+    assert len(m) == 3 * 2 * (5 * 6 + 3)
+    assert not m.duplicated(["trial_id", "step", "metric", "sigma", "subset"]).any()
+    assert len(samples) == 18 * 2 * 512
+
+
+def test_calibration_rows_in_the_sweeps_own_parquet(smoke_run):
+    _, _, run_dir, _ = smoke_run
+    m = pq.read_table(run_dir / "metrics.parquet").to_pandas()
+    final = m[m.step == m.step.max()]
+    g = final[final.dataset == "grid25"].pivot_table(index="method", columns="metric", values="value")
+    assert g.loc["oracle", "modes"] == 25 and g.loc["collapsed", "modes"] == 1
+    # 1 − e^{−4.5}; binomial std at n = 2,500 is 0.21 %, so ±0.6 is ~3 std
+    assert g.loc["oracle", "hq"] == pytest.approx(100 * (1 - math.exp(-4.5)), abs=0.6)
+    assert g.loc["collapsed", "mode_kl"] == pytest.approx(math.log(25), rel=1e-12)
+
+
+def test_run_json_records_provenance(smoke_run):
+    _, _, run_dir, _ = smoke_run
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["status"] == "finished" and run["profile"] == "smoke" and run["counts"]["completed"] == 18
+    assert run["suite_config"]["name"] == "mode_collapse" and run["seeds"] == [0]
+    assert "torch" in run["packages"] and run["machine"]["cpu_count"] >= 1
+    assert run["git"]["commit"] is None or len(run["git"]["commit"]) == 40
+    assert run["cli"] == ["bench", "run", "--suite", "mode_collapse", "--profile", "smoke", "--out",
+                          str(run_dir.parent.parent)]
+
+
+def test_resume_of_a_finished_run_runs_nothing_and_exits_0(smoke_run, capsys):
+    _, out, run_dir, _ = smoke_run
+    before = pq.read_table(run_dir / "metrics.parquet").to_pandas()
+    rc = main(["run", "--suite", "mode_collapse", "--profile", "smoke", "--out", str(out), "--resume",
+               "--no-report"])
+    stdout = capsys.readouterr().out
+    assert rc == 0 and "(0 run, 18 skipped)" in stdout and f"run folder: {run_dir}" in stdout
+    assert only_run_dir(out, "mode_collapse") == run_dir
+    after = pq.read_table(run_dir / "metrics.parquet").to_pandas()
+    assert after.equals(before)
+
+
+def test_a_failing_trial_is_recorded_exit_1_and_the_report_still_builds(ray_env, tmp_path, capsys):
+    suite = tmp_path / "failing.yaml"
+    suite.write_text(textwrap.dedent("""
+        name: failing
+        datasets: [grid25]
+        methods: [oracle]
+        metrics: [modes]
+        params:
+          oracle: {mode: 99}   # grid25 has 25 modes: construction raises in the worker
+        profiles:
+          smoke: {steps: 2, seeds: 1}
+          default: {steps: 2, seeds: 1}
+          paper: {steps: 2, seeds: 1}
+        """))
+    ok_suite = tmp_path / "ok.yaml"
+    ok_suite.write_text(suite.read_text().replace("{mode: 99}", "{mode: 0}").replace("name: failing", "name: ok"))
+    rc = main(["run", "--suite", str(suite), "--profile", "smoke", "--out", str(tmp_path / "r")])
+    captured = capsys.readouterr()
+    assert rc == 1 and "1 trial(s) failed" in captured.err
+    run_dir = only_run_dir(tmp_path / "r", "failing")
+    t = pq.read_table(run_dir / "trials.parquet").to_pandas()
+    assert list(t.status) == ["failed"] and "mode 99 out of range" in t.error[0]
+    # no completed trial: the report says so (exit 1) and writes nothing
+    assert "no completed trial" in captured.err and not (run_dir / "report").exists()
+    rc = main(["run", "--suite", str(ok_suite), "--profile", "smoke", "--out", str(tmp_path / "r")])
+    assert rc == 0
