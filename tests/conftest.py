@@ -6,8 +6,6 @@ import tempfile
 
 import pytest
 
-from bench.suites import TrialSpec
-
 
 def pytest_configure(config):
     # Two xdist workers on two cores: one thread each (OpenMP spinning across oversubscribed cores is
@@ -35,14 +33,3 @@ def ray_env():
 
     if ray.is_initialized():
         ray.shutdown()
-
-
-def make_spec(method="gan", dataset="ring8_mgan", seed=0, steps=20, eval_steps=None, metrics=None, params=None,
-              **kw) -> TrialSpec:
-    """A resolved TrialSpec for tests (defaults: a short gan trial, all 2-D metrics)."""
-    from bench.suites import resolve_method_params
-
-    return TrialSpec(suite="test", profile="smoke", method=method, dataset=dataset, seed=seed, steps=steps,
-                     eval_steps=eval_steps or [steps], params=resolve_method_params(method, params or {}, where="test"),
-                     metrics=metrics if metrics is not None else ["modes", "hq", "mode_kl", "nll", "sym_kl", "w1"],
-                     **kw)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from bench.trial import eval_seed, run_trial
-from conftest import make_spec
+from specs import make_spec
 
 
 def rows_by_key(out):
