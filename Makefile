@@ -29,7 +29,9 @@ $(STAMP):
 	@echo "== installing modebench into $(VENV) (dependency hash $(DEPS_HASH))"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@start=$$(date +%s); \
-	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e '.[test]' \
+	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e '.[test]' 2>&1 \
+	  | { grep -v "is ignored: it is neither a file nor a directory" || true; }; \
+	test $${PIPESTATUS[0]} -eq 0 \
 	  && rm -f $(VENV)/.modebench-installed-* && touch $@ \
 	  && echo "== installed in $$(( $$(date +%s) - start )) s"
 

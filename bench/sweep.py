@@ -56,15 +56,19 @@ def _log(opts: SweepOptions, msg: str) -> None:
 # -- run folders -----------------------------------------------------------------------------------------
 def find_resumable(out_root: Path, suite: str, config_hash: str) -> Path | None:
     """The latest run under ROOT/<suite>/ whose run.json has this config hash."""
+    for run_dir in reversed(list(iter_run_dirs(out_root, suite))):
+        if _read_json(run_dir / "run.json").get("config_hash") == config_hash:
+            return run_dir
+    return None
+
+
+def _read_json(path: Path) -> dict:
     import json
 
-    for run_dir in reversed(list(iter_run_dirs(out_root, suite))):
-        try:
-            if json.loads((run_dir / "run.json").read_text()).get("config_hash") == config_hash:
-                return run_dir
-        except (OSError, ValueError):
-            continue
-    return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def new_run_dir(out_root: Path, suite: str, config_hash: str) -> Path:
@@ -255,8 +259,12 @@ def run_sweep(plan: RunPlan, opts: SweepOptions) -> SweepSummary:
         run_dir = new_run_dir(opts.out_root, plan.suite.name, plan.config_hash)
     run_dir.mkdir(parents=True, exist_ok=True)
     run_id = run_dir.name
-    started = datetime.now(timezone.utc).isoformat()
-    write_json(run_dir / "run.json", run_json(plan, opts, run_id, "running", started_at=started))
+    now = datetime.now(timezone.utc).isoformat()
+    previous = _read_json(run_dir / "run.json")
+    started = previous.get("started_at", now)  # a resumed run keeps its start; each invocation is listed
+    invocations = previous.get("invocations", []) + [{"at": now, "cli": opts.argv}]
+    write_json(run_dir / "run.json", run_json(plan, opts, run_id, "running", started_at=started,
+                                              invocations=invocations))
 
     todo, skipped = [], 0
     for spec in plan.trials:
@@ -277,5 +285,5 @@ def run_sweep(plan: RunPlan, opts: SweepOptions) -> SweepSummary:
     wall = time.time() - t0
     write_json(run_dir / "run.json", run_json(
         plan, opts, run_id, "finished", started_at=started, finished_at=datetime.now(timezone.utc).isoformat(),
-        wall_s=wall, counts=counts, rows=counts_rows))
+        invocations=invocations, wall_s=wall, counts=counts, rows=counts_rows))
     return SweepSummary(run_dir=run_dir, counts=counts, ran=len(todo), skipped=skipped, wall_s=wall)
