@@ -15,9 +15,10 @@ The sweep wall is also split into the Ray part (`bench.sweep._run_ray`: Tuner co
 and the driver's own bookkeeping (run.json twice with provenance, merging the parts). The distinct worker
 pids Tune reports show whether actors were reused.
 
-Where the time goes (cProfile of the driver, reuse_actors=True, 24 trials, 2026-11): ~80 % of the sweep is
-the driver waiting in `ray.wait` for the actors, mostly the two fresh worker processes importing torch and
-ray.tune (~2 s each); per trial, Tune's own bookkeeping (loggers, experiment-state syncs) is ~50 ms.
+Where the time goes (cProfile of the driver, reuse_actors=True, 24 trials, 2 cores, 2026-11): ~80 % of the
+sweep is the driver in `ray.wait` while the two fresh actors start (a fresh process imports torch and
+ray.tune in ~2 s); per trial, Tune's own bookkeeping (loggers incl. tensorboardX, experiment-state syncs)
+takes 10-50 ms; the driver's run.json provenance (`package_versions`, twice) ~0.3 s per sweep.
 
     python -m bench.perf.ray_overhead [--trials 24] [--reps 1] [--json PATH]
 Goal (issue): ≤ 0.5 s amortised per trial.
@@ -162,8 +163,8 @@ def measure(n_trials: int = 24, reps: int = 1, warmup_trials: int = 4, small_tri
             f"{med[False]:.3f} s (ratio {res['no_reuse_over_reuse']:.2f}×); goal ≤ {GOAL_S:g} s: "
             f"{'met' if res['meets_goal'] else 'NOT met'}")
         log(f"  line through {small_trials} and {n_trials} trials: reuse_actors=True {fixed[True]:.2f} s per sweep "
-            f"+ {marginal[True]:.3f} s per trial; reuse_actors=False {fixed[False]:.2f} s per sweep + "
-            f"{marginal[False]:.3f} s per trial (2 trials at a time)")
+            f"+ {marginal[True]:.3f} s per trial; reuse_actors=False {marginal[False]:.3f} s per trial "
+            f"(2 trials at a time; its fixed part, {fixed[False]:+.2f} s, is within noise)")
         return res
     finally:
         ray.shutdown()

@@ -4,10 +4,14 @@ Both do the same work from the same seed: seed everything, build ring8_mgan, con
 the same params, draw every batch from `PointData.batch` with a `torch.Generator` seeded with the trial seed,
 call `train_step` STEPS times, and sample the 512 points the harness keeps at its one (metric-free)
 evaluation. The bare loop's final points are checked equal to the trial's, so the two did identical work.
-Single-threaded; one warm-up of each, then the two alternate REPS times; medians and the ratio.
+Single-threaded; one warm-up of each, then REPS rounds of trial, bare and bare again (an A/A control that
+shows the machine's noise floor), in rotating order; medians and the ratio, of wall time and of the
+process's CPU time (which other processes on a busy machine disturb less than the wall clock).
 
-    python -m bench.perf.trial_overhead [--steps 2000] [--reps 5] [--json PATH]
-Goal (issue): trial / bare − 1 ≤ 3 %.
+    python -m bench.perf.trial_overhead [--steps 2000] [--reps 5] [--profile] [--json PATH]
+Goal (issue): trial / bare − 1 ≤ 3 %. On a busy machine the wall-clock ratio swings by several % either way;
+--profile adds a cProfile breakdown of one run_trial: the share spent outside train_step, data.batch and
+the evaluation is the harness's own cost, whatever the neighbours do (cProfile inflates it, if anything).
 """
 from __future__ import annotations
 
@@ -33,19 +37,19 @@ def make_spec(steps: int):
                      eval_steps=[steps], params=params, metrics=[])
 
 
-def run_harness(spec) -> tuple[float, np.ndarray]:
+def run_harness(spec) -> tuple[float, float, np.ndarray]:
     from bench.trial import run_trial
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = run_trial(spec, threads=1)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if out.status != "completed":
         raise RuntimeError(f"trial {out.status}: {out.trial['error']}")
     pts = np.array([[r["x"], r["y"]] for r in out.samples])
-    return wall, pts
+    return wall, cpu, pts
 
 
-def run_bare(spec) -> tuple[float, np.ndarray]:
+def run_bare(spec) -> tuple[float, float, np.ndarray]:
     """The same trial without the harness: no hparams, no divergence checks, no eval bookkeeping."""
     import random
 
@@ -53,7 +57,7 @@ def run_bare(spec) -> tuple[float, np.ndarray]:
     from bench.trial import N_SAMPLES_KEPT, eval_seed
     from methods.gan import GAN
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     random.seed(spec.seed)
     np.random.seed(spec.seed)
     torch.manual_seed(spec.seed)
@@ -67,7 +71,7 @@ def run_bare(spec) -> tuple[float, np.ndarray]:
         torch.manual_seed(eval_seed(spec.trial_id, spec.steps))
         with torch.no_grad():
             pts = gan.sample(N_SAMPLES_KEPT).to(torch.float64).numpy()
-    return time.perf_counter() - t0, pts
+    return time.perf_counter() - t0, time.process_time() - c0, pts
 
 
 def measure(steps: int = 2000, reps: int = 5, warmup_steps: int = 200, log=print) -> dict:
@@ -80,39 +84,92 @@ def measure(steps: int = 2000, reps: int = 5, warmup_steps: int = 200, log=print
         log(f"machine: {mach['cpu']}; cpu_count {mach['cpu_count']}; torch threads {torch.get_num_threads()} "
             f"(torch {mach['torch']})")
         log(f"(a) run_trial vs bare loop: {METHOD} on {DATASET}, {steps} steps, final eval with no metrics, "
-            f"1 warm-up + {reps} interleaved repetitions each")
+            f"1 warm-up + {reps} rounds of (trial, bare, bare again) in rotating order")
         warm = make_spec(warmup_steps)
         run_harness(warm)
         run_bare(warm)
         spec = make_spec(steps)
-        trial_s, bare_s, same = [], [], True
+        runs = {"trial": run_harness, "bare": run_bare, "bare again": run_bare}
+        wall = {k: [] for k in runs}
+        cpu = {k: [] for k in runs}
+        same = True
         for i in range(reps):
-            # alternate which goes first, so drift (thermal, neighbours) does not favour one side
-            order = (("trial", run_harness), ("bare", run_bare)) if i % 2 == 0 else \
-                (("bare", run_bare), ("trial", run_harness))
+            # rotate the order, so drift (thermal, neighbours) favours none; "bare again" is an A/A control:
+            # its ratio to "bare" is the noise floor of this machine right now
+            names = list(runs)[i % 3:] + list(runs)[:i % 3]
             pts = {}
-            for name, fn in order:
-                wall, pts[name] = fn(spec)
-                (trial_s if name == "trial" else bare_s).append(wall)
-            same &= bool(np.array_equal(pts["trial"], pts["bare"]))
-            log(f"  rep {i + 1}: trial {trial_s[-1]:.3f} s   bare {bare_s[-1]:.3f} s   "
-                f"ratio {trial_s[-1] / bare_s[-1]:.4f}")
-        t_med, b_med = statistics.median(trial_s), statistics.median(bare_s)
-        pair_pct = statistics.median(100 * (t / b - 1) for t, b in zip(trial_s, bare_s))
+            for name in names:
+                w, c, pts[name] = runs[name](spec)
+                wall[name].append(w)
+                cpu[name].append(c)
+            same &= bool(np.array_equal(pts["trial"], pts["bare"]) and np.array_equal(pts["bare"], pts["bare again"]))
+            log(f"  rep {i + 1}: trial {wall['trial'][-1]:.3f} s   bare {wall['bare'][-1]:.3f} s   "
+                f"bare again {wall['bare again'][-1]:.3f} s   trial/bare {wall['trial'][-1] / wall['bare'][-1]:.4f}   "
+                f"A/A {wall['bare again'][-1] / wall['bare'][-1]:.4f}")
+        med = {k: statistics.median(v) for k, v in wall.items()}
+        cmed = {k: statistics.median(v) for k, v in cpu.items()}
+        t_med, b_med = med["trial"], med["bare"]
+        pair_pct = statistics.median(100 * (t / b - 1) for t, b in zip(wall["trial"], wall["bare"]))
         overhead_pct = 100 * (t_med / b_med - 1)
-        res = {"steps": steps, "reps": reps, "trial_s": trial_s, "bare_s": bare_s, "trial_median_s": t_med,
-               "bare_median_s": b_med, "overhead_pct": overhead_pct, "overhead_pct_pairwise_median": pair_pct,
+        cpu_pct = 100 * (cmed["trial"] / cmed["bare"] - 1)
+        aa_pct = 100 * (med["bare again"] / b_med - 1)
+        aa_pairs = [100 * (a / b - 1) for a, b in zip(wall["bare again"], wall["bare"])]
+        res = {"steps": steps, "reps": reps, "trial_s": wall["trial"], "bare_s": wall["bare"],
+               "bare_again_s": wall["bare again"], "trial_median_s": t_med, "bare_median_s": b_med,
+               "overhead_pct": overhead_pct, "overhead_pct_pairwise_median": pair_pct,
                "overhead_ms_per_step": 1e3 * (t_med - b_med) / steps, "bare_ms_per_step": 1e3 * b_med / steps,
+               "trial_cpu_s": cpu["trial"], "bare_cpu_s": cpu["bare"], "overhead_pct_cpu": cpu_pct,
+               "aa_noise_pct": aa_pct, "aa_pairs_pct": aa_pairs,
                "identical_final_samples": same, "goal_pct": GOAL_PCT, "meets_goal": overhead_pct <= GOAL_PCT,
                "machine": mach}
         log(f"  median: trial {t_med:.3f} s, bare {b_med:.3f} s ({res['bare_ms_per_step']:.3f} ms/step); "
             f"overhead {overhead_pct:+.2f} % (median of pairwise ratios {pair_pct:+.2f} %), "
             f"{res['overhead_ms_per_step']:+.4f} ms/step; goal ≤ {GOAL_PCT:g} %: "
             f"{'met' if res['meets_goal'] else 'NOT met'}")
-        log(f"  same final samples from both (identical training): {same}")
+        log(f"  CPU time: overhead {cpu_pct:+.2f} % (medians {cmed['trial']:.3f} s vs {cmed['bare']:.3f} s)")
+        log(f"  noise floor (A/A, bare again vs bare): {aa_pct:+.2f} % on the medians; pairs from "
+            f"{min(aa_pairs):+.1f} % to {max(aa_pairs):+.1f} %")
+        log(f"  same final samples from all runs (identical training): {same}")
         return res
     finally:
         torch.set_num_threads(threads_before)
+
+
+def profile_trial(steps: int = 2000, log=print) -> dict:
+    """cProfile one run_trial: time in train_step, in data.batch, in evaluation, and the harness's own rest."""
+    import cProfile
+    import pstats
+
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        spec = make_spec(steps)
+        run_harness(make_spec(50))
+        prof = cProfile.Profile()
+        prof.enable()
+        run_harness(spec)
+        prof.disable()
+    finally:
+        torch.set_num_threads(threads_before)
+    stats = pstats.Stats(prof).stats  # {(file, line, func): (cc, nc, tottime, cumtime, callers)}
+
+    def cum(func: str, file_part: str) -> float:
+        return sum(v[3] for k, v in stats.items() if k[2] == func and file_part in k[0])
+
+    total = cum("run_trial", "bench/trial.py")
+    parts = {"train_step": cum("train_step", "methods/gan.py"), "data.batch": cum("batch", "bench/data/base.py"),
+             "evaluation": cum("_eval_into", "bench/trial.py")}
+    parts["harness (rest of run_trial)"] = total - sum(parts.values())
+    own = sorted(((v[2], f"{Path(k[0]).name}:{k[1]}({k[2]})") for k, v in stats.items()
+                  if "bench/" in k[0] and "bench/perf" not in k[0] and "bench/data" not in k[0]), reverse=True)[:5]
+    log(f"  cProfile of one run_trial ({steps} steps): {total:.3f} s")
+    for name, t in parts.items():
+        log(f"    {name:<28} {t:8.4f} s  {100 * t / total:6.2f} %")
+    log("    harness functions (bench.*, data excluded) by own time: "
+        + ", ".join(f"{n} {1e3 * t:.1f} ms" for t, n in own))
+    share = 100 * parts["harness (rest of run_trial)"] / total
+    return {"profiled_s": total, "parts_s": parts, "harness_share_pct": share,
+            "bench_own_time_top": [{"function": n, "s": t} for t, n in own]}
 
 
 def write_json(path: str | None, res: dict) -> None:
@@ -125,9 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.perf.trial_overhead", description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--profile", action="store_true", help="also cProfile one run_trial: where its time goes")
     p.add_argument("--json", help="write the results as JSON to this path")
     args = p.parse_args(argv)
-    write_json(args.json, measure(args.steps, args.reps))
+    res = measure(args.steps, args.reps)
+    if args.profile:
+        res["profile"] = profile_trial(args.steps)
+    write_json(args.json, res)
     return 0
 
 
