@@ -91,7 +91,8 @@ def samples_figure(data: RunData, out_dir: Path) -> list[Path]:
                 if out:
                     label += f", {out} outside"
             ax.text(0.02, 0.02, label, transform=ax.transAxes, fontsize=6, color="0.3")
-    fig.suptitle("Generated samples (blue) over the true modes (red: 3σ circles)", fontsize=10)
+    fig.tight_layout()
+    fig.suptitle("Generated samples (blue) over the true modes (red: 3σ circles)", fontsize=10, y=1.0)
     return save(fig, out_dir / "samples")
 
 
