@@ -38,6 +38,9 @@ class Registry(Generic[T]):
         self._loaded = True
         for pkg_name in self._packages:
             pkg = importlib.import_module(pkg_name)
+            if getattr(pkg, "__file__", None) is None:  # a folder without __init__.py shadowed the package
+                raise ImportError(f"{pkg_name!r} resolved to the namespace folder(s) {list(pkg.__path__)}, not "
+                                  f"modebench's package: run from the project root or reinstall (make install)")
             for info in pkgutil.iter_modules(pkg.__path__):
                 if not info.name.startswith("_"):
                     importlib.import_module(f"{pkg_name}.{info.name}")
