@@ -21,8 +21,7 @@ class GANParams(Params):
     betas: tuple[float, float] = (0.5, 0.999)
     init_std: float = 0.02  # Table 3: weights N(0, 0.02), biases 0
     batch_size: int = 512  # Table 3: real batch 512
-    fake_batch_size: int = 512  # our choice: Table 3's "128 per generator" is for MGAN's K generators;
-    #                             one generator gets as many fakes as real samples
+    fake_batch_size: int = 128  # Table 3: 128 per generator; a GAN is MGAN's K = 1 case (App. C.1 Fig. 6a)
 
 
 @register_method("gan")
