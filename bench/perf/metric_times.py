@@ -12,13 +12,14 @@ Goals (issue): ≤ 50 ms per call for each metric, ≤ 1 s for w1.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+
+from bench.perf import write_json
 
 METRIC_NAMES = ("modes", "hq", "mode_kl", "nll", "sym_kl", "w1")
 DATASETS = ("grid25", "ring8_mgan")
@@ -82,12 +83,6 @@ def measure(calls: int = 20, log=print) -> dict:
         f"{worst['median_ms']:.2f} of {worst['goal_ms']:g} ms)")
     return {"n_samples": N_SAMPLES, "calls": calls, "rows": rows, "import_ot_ms": import_ot_ms, "meets_goal": all_met,
             "machine": mach}
-
-
-def write_json(path: str | None, res: dict) -> None:
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(res, indent=2, sort_keys=True, default=str))
 
 
 def main(argv: list[str] | None = None) -> int:

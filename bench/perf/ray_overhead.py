@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import statistics
@@ -35,6 +34,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.perf import write_json
 
 GOAL_S = 0.5
 N_CPUS = 2
@@ -169,12 +170,6 @@ def measure(n_trials: int = 24, reps: int = 1, warmup_trials: int = 4, small_tri
     finally:
         ray.shutdown()
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_json(path: str | None, res: dict) -> None:
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(res, indent=2, sort_keys=True, default=str))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,6 @@ the evaluation is the harness's own cost, whatever the neighbours do (cProfile i
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from bench.perf import write_json
 
 GOAL_PCT = 3.0
 DATASET, METHOD, SEED = "ring8_mgan", "gan", 0
@@ -170,12 +171,6 @@ def profile_trial(steps: int = 2000, log=print) -> dict:
     share = 100 * parts["harness (rest of run_trial)"] / total
     return {"profiled_s": total, "parts_s": parts, "harness_share_pct": share,
             "bench_own_time_top": [{"function": n, "s": t} for t, n in own]}
-
-
-def write_json(path: str | None, res: dict) -> None:
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(res, indent=2, sort_keys=True, default=str))
 
 
 def main(argv: list[str] | None = None) -> int:
