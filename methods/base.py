@@ -38,6 +38,19 @@ class Method(nn.Module, metaclass=ABCMeta):
         self.params = params
         self.device = torch.device(device)
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}
+
+    def set_optimizers(self, **optimizers: torch.optim.Optimizer) -> None:
+        """Register the players' optimisers (checkpointed with the modules). With `lr_halve_every` in the
+        params, each gets a StepLR(γ = 0.5) advanced by `step_schedulers()` at the end of every train_step."""
+        self.optimizers = dict(optimizers)
+        every = getattr(self.params, "lr_halve_every", None)
+        self.schedulers = {k: torch.optim.lr_scheduler.StepLR(o, step_size=every, gamma=0.5)
+                           for k, o in self.optimizers.items()} if every else {}
+
+    def step_schedulers(self) -> None:
+        for s in self.schedulers.values():
+            s.step()
 
     # -- the interface ---------------------------------------------------------------------------------
     @property
@@ -65,12 +78,15 @@ class Method(nn.Module, metaclass=ABCMeta):
     # -- checkpoints: modules and optimisers together ------------------------------------------------
     def state_dict(self, *args, **kwargs):  # type: ignore[override]
         return {"modules": super().state_dict(*args, **kwargs),
-                "optimizers": {k: opt.state_dict() for k, opt in self.optimizers.items()}}
+                "optimizers": {k: opt.state_dict() for k, opt in self.optimizers.items()},
+                "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()}}
 
     def load_state_dict(self, state, strict: bool = True):  # type: ignore[override]
         result = super().load_state_dict(state["modules"], strict=strict)
         for k, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][k])
+        for k, sched in self.schedulers.items():
+            sched.load_state_dict(state["schedulers"][k])
         return result
 
     def n_params(self) -> int:
@@ -80,8 +96,3 @@ class Method(nn.Module, metaclass=ABCMeta):
     def check_component(self, component: int | None) -> None:
         if component is not None and not 0 <= component < self.n_components:
             raise ValueError(f"component {component} out of range: {self.name} has {self.n_components}")
-
-
-def latent_normal(n: int, dim: int, scale: float, device) -> torch.Tensor:
-    """z ~ N(0, scale·I): `scale` multiplies the covariance, so the std grows by sqrt(scale)."""
-    return torch.randn(n, dim, device=device) * scale**0.5

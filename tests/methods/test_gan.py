@@ -1,0 +1,35 @@
+import torch
+
+from method_checks import build, changed_groups
+
+
+def test_one_step_moves_g_and_d():
+    gan, data = build("gan")
+    x, y = data.batch(gan.batch_size, torch.Generator().manual_seed(0))
+    groups = {"G": list(gan.G.parameters()), "D": list(gan.D.parameters())}
+    assert changed_groups(gan, groups, x, y) == {"G", "D"}
+
+
+def test_sample_scale_multiplies_the_latent_covariance():
+    from methods.nets import latent
+
+    gan, _ = build("gan")
+    torch.manual_seed(1)
+    scaled = gan.sample(10, scale=4.0)
+    torch.manual_seed(1)
+    z = latent(10, gan.params, 1.0, "cpu")
+    with torch.no_grad():
+        assert torch.allclose(scaled, gan.G(2 * z))  # covariance ×4 = std ×2
+
+
+def test_lr_halving_schedule_is_checkpointed():
+    gan, data = build("gan", lr_halve_every=2)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        gan.train_step(*data.batch(gan.batch_size, g))
+    assert gan.optimizers["G"].param_groups[0]["lr"] == 2e-4 / 4  # halved after steps 2 and 4
+    state = gan.state_dict()
+    fresh, _ = build("gan", lr_halve_every=2)
+    fresh.load_state_dict(state)
+    fresh.train_step(*data.batch(gan.batch_size, g))
+    assert fresh.optimizers["G"].param_groups[0]["lr"] == 2e-4 / 8  # step 6 halves again
