@@ -55,18 +55,37 @@ def eval_seed(trial_id: str, step: int) -> int:
 
 def evaluate(method, data_spec, metrics: list[Metric], seed: int, n_keep: int = N_SAMPLES_KEPT):
     """Sample once (the largest count any metric needs) under a forked RNG seeded with `seed`, so training's
-    random streams are untouched; return ({metric: value}, kept points (n_keep, d))."""
-    n = max([m.n_samples for m in metrics] + [n_keep])
+    random streams are untouched, plus per-component draws for the metrics that need latent components;
+    return ({metric: value}, kept points (n_keep, d))."""
+    plain = [m for m in metrics if not m.needs_components]
+    by_component = [m for m in metrics if m.needs_components]
+    n = max([m.n_samples for m in plain] + [n_keep])
     devices = [method.device] if method.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices, device_type="cuda"):
         torch.manual_seed(seed)
         with torch.no_grad():
-            x = method.sample(n)
-    samples = x.detach().to("cpu", torch.float64).numpy().reshape(n, -1)
-    if not np.isfinite(samples).all():
+            samples = _to_numpy(method.sample(n), n)
+            if by_component:
+                comp_samples, comps = _sample_per_component(method, max(m.n_samples for m in by_component))
+    values = {m.name: m(samples, data_spec) for m in plain}
+    values.update({m.name: m(comp_samples, data_spec, comps) for m in by_component})
+    return {m.name: values[m.name] for m in metrics}, samples[:n_keep]
+
+
+def _to_numpy(x: torch.Tensor, n: int) -> np.ndarray:
+    out = x.detach().to("cpu", torch.float64).numpy().reshape(n, -1)
+    if not np.isfinite(out).all():
         raise Diverged("non-finite generated samples")
-    values = {m.name: m(samples, data_spec) for m in metrics}
-    return values, samples[:n_keep]
+    return out
+
+
+def _sample_per_component(method, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n samples in total, n // K from each latent component (the first n mod K components one more)."""
+    k_total = method.n_components
+    counts = [n // k_total + (k < n % k_total) for k in range(k_total)]
+    xs = [_to_numpy(method.sample(c, component=k), c) for k, c in enumerate(counts) if c]
+    comps = np.repeat(np.arange(k_total), counts)
+    return np.concatenate(xs), comps
 
 
 def _metric_rows(spec: TrialSpec, trial_id: str, step: int, values: dict) -> list[dict]:
@@ -134,7 +153,7 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
         metrics, skipped = [], {}
         for name in spec.metrics:
             m = get_metric(name)
-            reason = m.not_applicable(data.spec)
+            reason = m.not_applicable(data.spec, method)
             if reason:
                 skipped[name] = reason
             else:

@@ -26,14 +26,21 @@ class Metric:
     source: str  # paper section the protocol follows
     unit: str = ""
     applies: Callable[..., str | None] = lambda spec: None  # returns why it does not apply, or None
+    needs_components: bool = False  # fn(samples, spec, components): samples drawn per latent component
     protocol: dict = field(default_factory=dict)  # documented choices, recorded with every trial
 
-    def not_applicable(self, spec) -> str | None:
+    def not_applicable(self, spec, method=None) -> str | None:
         if spec.kind != self.kind:
             return f"{self.name} measures {self.kind} data; {spec.name} is {spec.kind}"
+        if self.needs_components and method is not None and method.n_components < 2:
+            return f"{self.name} needs a method with several latent components; {method.name} has 1"
         return self.applies(spec)
 
-    def __call__(self, samples: np.ndarray, spec) -> MetricValue:
+    def __call__(self, samples: np.ndarray, spec, components: np.ndarray | None = None) -> MetricValue:
+        if self.needs_components:
+            if components is None:
+                raise ValueError(f"{self.name} needs the latent component of every sample")
+            return self.fn(samples[: self.n_samples], spec, components[: self.n_samples])
         return self.fn(samples[: self.n_samples], spec)
 
     def describe(self) -> dict:
