@@ -53,8 +53,9 @@ def test_smoke_sweep_tables_have_the_schema_and_row_counts(smoke_run):
     assert (t.config_hash.str.len() == 16).all() and t.code_version.str.startswith("0.1.0").all()
     assert (t[t.method == "gan"].n_params > 0).all() and (t[t.method != "gan"].n_params == 0).all()
     m = metrics.to_pandas()
-    # smoke: 2 evaluations; 6 metrics on 5 datasets, 3 on gm9 (3σ metrics do not apply)
-    assert len(m) == 3 * 2 * (5 * 6 + 3)
+    # smoke: 2 evaluations; 6 sample metrics on 5 datasets, 3 on gm9 (3σ metrics do not apply); the 2 latent
+    # metrics only for the references (K Gaussians as components) on the 5 datasets with K > 1
+    assert len(m) == 2 * (3 * (5 * 6 + 3) + 2 * 2 * 5)
     assert not m.duplicated(["trial_id", "step", "metric", "sigma", "subset"]).any()
     assert len(samples) == 18 * 2 * 512
 
