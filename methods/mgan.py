@@ -1,0 +1,165 @@
+"""`mgan`: Mixture GAN (Hoang et al., ICLR 2018): K generators, a discriminator D and a classifier C.
+
+The K generators share every layer but the input one (§3; App. C.1 Table 3: per generator FC 256→128 ReLU,
+then shared FC 128 ReLU → FC 2 linear). C shares D's body (Table 3: one FC 128 Leaky ReLU 0.2 layer) and
+differs only in its output layer: a K-logit softmax head (C) beside D's 1-logit sigmoid head. Training is
+Alg. 2 (App. A): C and D descend L_C + L_D together; the generators minimise the non-saturating L_G, which
+adds −β·log C_u(x') so each generator makes points the classifier can tell apart from the others'.
+
+Each generator is sampled the same number of times per minibatch (§3, end): `fake_batch_size` is the count
+PER GENERATOR (Table 3: 128), so one step draws K·128 fakes. The K input layers are one batched matmul on a
+(K, z_dim, h) weight, so a step costs about one generator on K·128 samples.
+"""
+from __future__ import annotations
+
+import itertools
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field, field_validator
+from torch import nn
+
+from bench.registry import register_method
+from methods.base import Method
+from methods.losses import d_loss, g_loss_nonsaturating
+from methods.nets import NetParams, ScaledTanh, adam, discriminator_body, head, init_normal, latent, mlp
+
+
+class MGANParams(NetParams):
+    # Everything else: NetParams = App. C.1 Table 3 (z 256 ~ N(0, I), G 128/128, D/C 128 Leaky ReLU 0.2,
+    # init N(0, 0.02), Adam(2e-4, 0.5, 0.999), real batch 512).
+    n_generators: int = Field(8, ge=1)  # K: App. C.1 text and Fig. 2 use 8 (Table 3 misprints "1")
+    beta: float = Field(0.125, ge=0.0)  # diversity weight β, App. C.1 Table 3 (2-D)
+    fake_batch_size: int = Field(128, ge=1)  # fakes PER GENERATOR per step, App. C.1 Table 3
+    # Alg. 2 line 7 draws a fresh fake minibatch for the G update (default). The authors' code
+    # (qhoangdl/MGAN models.py `fit`) and methods.gan reuse the D-step noise instead: False does that.
+    fresh_fakes_for_g: bool = True
+
+    @field_validator("g_hidden")
+    @classmethod
+    def _one_hidden_at_least(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if len(v) < 1:
+            raise ValueError("MGAN needs at least one generator hidden layer (the per-generator input layer)")
+        return v
+
+
+class MixtureGenerator(nn.Module):
+    """K generators: per-generator input layer (K batched affine maps + ReLU), then shared layers."""
+
+    def __init__(self, p: NetParams, k: int, out_dim: int):
+        super().__init__()
+        h = p.g_hidden[0]
+        # (K, z_dim, h) and (K, 1, h): generator k's input layer is z @ w_in[k] + b_in[k]; N(0, 0.02), bias 0.
+        self.w_in = nn.Parameter(torch.empty(k, p.z_dim, h).normal_(0.0, p.init_std))
+        self.b_in = nn.Parameter(torch.zeros(k, 1, h))
+        # Table 3 "shared": FC 128 ReLU -> FC 2 linear (or s·tanh where a profile sets g_out_scale).
+        out_act = ScaledTanh(p.g_out_scale) if p.g_out_scale else None
+        self.shared = init_normal(mlp([*p.g_hidden, out_dim], nn.ReLU(), out_act), p.init_std)
+
+    def forward(self, z: torch.Tensor, gens: torch.Tensor | None = None) -> torch.Tensor:
+        """z (G, m, z_dim): block g goes through generator gens[g] (default: block k -> generator k).
+        Returns (G, m, out_dim)."""
+        w, b = (self.w_in, self.b_in) if gens is None else (self.w_in[gens], self.b_in[gens])
+        hidden = torch.relu(torch.baddbmm(b, z, w))  # (G, m, h): one batched matmul for all generators
+        g, m, h = hidden.shape
+        return self.shared(hidden.reshape(g * m, h)).reshape(g, m, -1)
+
+
+# MGAN Alg. 2 line 4: L_C = −(1/N) Σ_n log C_{u_n}(x'_n)  (softmax cross-entropy, no β).
+def classifier_loss(c_logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(c_logits, u)
+
+
+# MGAN Alg. 2 line 8: L_G = −(1/N) Σ_n log D(x'_n) − (β/N) Σ_n log C_{u_n}(x'_n)  (minimised; "ascending"
+# in line 9 is a sign slip: the non-saturating heuristic of §3's last paragraph maximises log D(G(z))).
+def generator_loss(d_fake_logits: torch.Tensor, c_logits: torch.Tensor, u: torch.Tensor, beta: float) -> torch.Tensor:
+    return g_loss_nonsaturating(d_fake_logits) + beta * classifier_loss(c_logits, u)
+
+
+@register_method("mgan")
+class MGAN(Method):
+    Params = MGANParams
+
+    def __init__(self, spec, params: MGANParams, device="cpu"):
+        super().__init__(spec, params, device)
+        dim = spec.shape[0]
+        k = params.n_generators
+        self.G = MixtureGenerator(params, k, dim).to(self.device)
+        # The shared D/C body is exactly gan's D body (same builder); two heads on its features.
+        self.body, width = discriminator_body(params, dim)
+        self.body = self.body.to(self.device)
+        self.d_head = head(params, width, 1).to(self.device)  # D: 1 logit (sigmoid)
+        self.c_head = head(params, width, k).to(self.device)  # C: K logits (softmax)
+        # Alg. 2 line 6: C and D descend ∇(L_C + L_D) together: one optimiser over body + both heads.
+        cd_params = itertools.chain(self.body.parameters(), self.d_head.parameters(), self.c_head.parameters())
+        self.set_optimizers(G=adam(self.G.parameters(), params), CD=adam(cd_params, params, params.d_lr))
+
+    @property
+    def n_components(self) -> int:
+        return self.params.n_generators
+
+    def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(D logits (N, 1), C logits (N, K)) from one pass through the shared body."""
+        f = self.body(x)
+        return self.d_head(f), self.c_head(f)
+
+    def fakes(self, per_gen: int, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x' (K·per_gen, d), u (K·per_gen,)): `per_gen` fakes from EVERY generator (§3, end), in blocks
+        (generator 0's first); z ~ the prior with covariance ×scale."""
+        k, p = self.n_components, self.params
+        z = latent(k * per_gen, p, scale, self.device).view(k, per_gen, p.z_dim)
+        x = self.G(z).reshape(k * per_gen, -1)
+        u = torch.arange(k, device=self.device).repeat_interleave(per_gen)
+        return x, u
+
+    def train_step(self, x, y=None):
+        p = self.params
+        with torch.set_grad_enabled(not p.fresh_fakes_for_g):  # G's graph is kept only if G reuses these
+            fake, u = self.fakes(p.fake_batch_size)
+        # MGAN Alg. 2 line 5: L_D = −(1/M) Σ_m log D(x_m) − (1/N) Σ_n log(1 − D(x'_n)).
+        d_real, _ = self.heads(x)
+        d_fake, c_fake = self.heads(fake.detach())
+        loss_c = classifier_loss(c_fake, u)
+        loss_d = d_loss(d_real, d_fake)
+        # Alg. 2 line 6: one step of C and D together on L_C + L_D (shared body gets both gradients).
+        self.optimizers["CD"].zero_grad(set_to_none=True)
+        (loss_c + loss_d).backward()
+        self.optimizers["CD"].step()
+        # Alg. 2 line 7: a fresh fake minibatch for the G update (or the same noise: fresh_fakes_for_g=False).
+        if p.fresh_fakes_for_g:
+            fake, u = self.fakes(p.fake_batch_size)
+        d_fake, c_fake = self.heads(fake)
+        loss_g = generator_loss(d_fake, c_fake, u, p.beta)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizers["G"].step()
+        self.step_schedulers()
+        return {"loss_c": loss_c.item(), "loss_d": loss_d.item(), "loss_g": loss_g.item()}
+
+    @torch.no_grad()
+    def sample(self, n, *, scale=1.0, component=None):
+        return self.sample_with_generators(n, scale=scale, component=component)[0]
+
+    @torch.no_grad()
+    def sample_with_generators(self, n: int, *, scale: float = 1.0,
+                               component: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x (n, d), u (n,)). With `component`, all n from generator `component`. Otherwise the mixture with
+        π_k = 1/K and equal counts (§3, end): sample i comes from generator i mod K, so generator k gives
+        n // K + (k < n mod K) points (the first n mod K generators one extra) and every prefix of the output
+        is balanced too (the trial keeps the first 512 for figures)."""
+        self.check_component(component)
+        p, k = self.params, self.n_components
+        if component is not None:
+            z = latent(n, p, scale, self.device).view(1, n, p.z_dim)
+            gens = torch.tensor([component], device=self.device)
+            return self.G(z, gens).reshape(n, -1), gens.expand(n).clone()
+        per_gen = -(-n // k)  # ceil: one block of per_gen from each generator, then the first n interleaved
+        z = latent(k * per_gen, p, scale, self.device).view(k, per_gen, p.z_dim)
+        x = self.G(z).transpose(0, 1).reshape(per_gen * k, -1)[:n]  # row i = generator i mod K
+        u = torch.arange(k, device=self.device).repeat(per_gen)[:n]
+        return x, u
+
+    @torch.no_grad()
+    def responsibilities(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, K): C(x), the classifier's p(generator k | x) (Prop. 1: C*_k = π_k p_Gk / Σ_j π_j p_Gj)."""
+        return torch.softmax(self.heads(x)[1], dim=1)
