@@ -116,10 +116,10 @@ class MGAN(Method):
         p = self.params
         with torch.set_grad_enabled(not p.fresh_fakes_for_g):  # G's graph is kept only if G reuses these
             fake, u = self.fakes(p.fake_batch_size)
+        d_real, _ = self.heads(x)  # (M, 1)
+        d_fake, c_fake = self.heads(fake.detach())  # (N, 1), (N, K); N = K·fake_batch_size
+        loss_c = classifier_loss(c_fake, u)  # Alg. 2 line 4 (no β)
         # MGAN Alg. 2 line 5: L_D = −(1/M) Σ_m log D(x_m) − (1/N) Σ_n log(1 − D(x'_n)).
-        d_real, _ = self.heads(x)
-        d_fake, c_fake = self.heads(fake.detach())
-        loss_c = classifier_loss(c_fake, u)
         loss_d = d_loss(d_real, d_fake)
         # Alg. 2 line 6: one step of C and D together on L_C + L_D (shared body gets both gradients).
         self.optimizers["CD"].zero_grad(set_to_none=True)
@@ -129,7 +129,7 @@ class MGAN(Method):
         if p.fresh_fakes_for_g:
             fake, u = self.fakes(p.fake_batch_size)
         d_fake, c_fake = self.heads(fake)
-        loss_g = generator_loss(d_fake, c_fake, u, p.beta)
+        loss_g = generator_loss(d_fake, c_fake, u, p.beta)  # Alg. 2 line 8, minimised (line 9's sign slip)
         self.optimizers["G"].zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizers["G"].step()
