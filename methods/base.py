@@ -7,6 +7,7 @@ The harness never asks which method it runs.
 """
 from __future__ import annotations
 
+import copy
 from abc import ABCMeta, abstractmethod
 from typing import ClassVar
 
@@ -84,7 +85,8 @@ class Method(nn.Module, metaclass=ABCMeta):
     def load_state_dict(self, state, strict: bool = True):  # type: ignore[override]
         result = super().load_state_dict(state["modules"], strict=strict)
         for k, opt in self.optimizers.items():
-            opt.load_state_dict(state["optimizers"][k])
+            # Optimizer.load_state_dict keeps the given tensors: copy, so two methods never share Adam moments.
+            opt.load_state_dict(copy.deepcopy(state["optimizers"][k]))
         for k, sched in self.schedulers.items():
             sched.load_state_dict(state["schedulers"][k])
         return result

@@ -33,3 +33,15 @@ def test_lr_halving_schedule_is_checkpointed():
     fresh.load_state_dict(state)
     fresh.train_step(*data.batch(gan.batch_size, g))
     assert fresh.optimizers["G"].param_groups[0]["lr"] == 2e-4 / 8  # step 6 halves again
+
+
+def test_loading_a_state_in_memory_does_not_share_optimiser_moments():
+    gan, data = build("gan")
+    g = torch.Generator().manual_seed(0)
+    gan.train_step(*data.batch(gan.batch_size, g))
+    twin, _ = build("gan", seed=1)
+    twin.load_state_dict(gan.state_dict())
+    gan.train_step(*data.batch(gan.batch_size, g))  # must not move twin's Adam moments
+    a = gan.optimizers["G"].state_dict()["state"][0]["exp_avg"]
+    b = twin.optimizers["G"].state_dict()["state"][0]["exp_avg"]
+    assert not torch.equal(a, b)
