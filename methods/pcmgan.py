@@ -28,7 +28,6 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from pydantic import model_validator
-from torch import nn
 
 from bench.registry import register_method
 from methods.base import Method
@@ -50,8 +49,10 @@ class PCMGANParams(NetParams):
     sigma_init: float = 1.0  # Σ_k = s·I at start. Unstated (P3); s = 1: each component has the N(0, I)
     #                          spread the shared G is initialised for (gan's prior)
     classifier: Literal["shared", "separate"] = "shared"  # Table I offers both; Table III: shared is better
-    g_loss: Literal["nonsaturating", "minimax"] = "nonsaturating"  # G's side of Eq. 6 (unstated; see _g_side)
-    c_adv: Literal["with_g", "with_d", "off"] = "with_g"  # Alg. 1 l.13: C_PCM updated with G on L_adv
+    g_loss: Literal["nonsaturating", "minimax"] = "nonsaturating"  # G's side of Eq. 6 (unstated; see g_side)
+    c_adv: Literal["with_g", "with_d", "off"] = "with_g"  # Alg. 1 line 13 "update both the generator and the
+    #   C_PCM with L_adv": C descends G's side of Eq. 6 through the weights p(k|x_i) ("with_g"); "with_d": C
+    #   ascends it, as D does; "off": the weights are constants for C (it learns from Eq. 4 and L_{x̂,x} only)
     xz_loss: Literal["ce", "kl", "js"] = "ce"  # "I(·,·)" of Eq. 4 between p(k|z_k) and C(x̂^k) (see xz_consistency)
     xx_loss: Literal["kl", "js", "none"] = "kl"  # "I(·,·)" of L_{x̂,x} (see xx_consistency)
     lambda_xz: float = 1.0  # Alg. 1 updates with each loss unweighted: weight 1 in C's and the latent's sums
@@ -140,15 +141,23 @@ def _js(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
 
 
 def latent_log_prob(lat: MixtureLatent, z: torch.Tensor) -> torch.Tensor:
-    """(n, K): log N(z; μ_k, A_k A_kᵀ). Full factors: MixtureLatent.log_prob_components (Cholesky of A Aᵀ; an
-    inverse of A measured no faster). Diagonal: the same values with the quadratic expanded into matrix
-    products instead of its (n, K, d) broadcast, ≈ 20× faster forward and backward at d = 256, K = 25."""
+    """(n, K): log N(z; μ_k, A_k A_kᵀ) = −½(‖A_k⁻¹(z − μ_k)‖² + log det A_kA_kᵀ + d log 2π).
+
+    Full factors: solved with A_k itself (LU), not with MixtureLatent's Cholesky of A Aᵀ, whose condition
+    number is cond(A)²: trained with Adam, the smallest singular values of A_k fall ~100× in 2,000 steps
+    (ring8, d = 100), and the Cholesky then fails in float32 and the trial raises; here a singular A_k
+    gives a non-finite loss, a "diverged" result. Same speed (±30 %). Diagonal: the quadratic expanded into
+    matrix products instead of MixtureLatent's (n, K, d) broadcast, ≈ 20× faster at d = 256, K = 25."""
     if lat.cov == "full":
-        return lat.log_prob_components(z)
-    iv = lat.scales.pow(-2)  # (K, d): 1/σ²
-    # Σ_i (z_i − μ_i)²/σ_i² = z²·(1/σ²) − 2 z·(μ/σ²) + μ²·(1/σ²): (n, d)·(d, K) products
-    quad = z.pow(2) @ iv.t() - 2 * z @ (lat.means * iv).t() + (lat.means.pow(2) * iv).sum(1)
-    logdet = 2 * lat.scales.abs().log().sum(1)  # (K,): log det diag(σ²)
+        diff = (z[None] - lat.means[:, None]).transpose(1, 2)  # (K, d, n)
+        u = torch.linalg.solve_ex(lat.scales, diff)[0]  # A_k⁻¹(z − μ_k); NaN/inf where A_k is singular
+        quad = u.pow(2).sum(1).t()  # (n, K)
+        logdet = 2 * torch.linalg.slogdet(lat.scales).logabsdet  # (K,): log det A_k A_kᵀ
+    else:
+        iv = lat.scales.pow(-2)  # (K, d): 1/σ²
+        # Σ_i (z_i − μ_i)²/σ_i² = z²·(1/σ²) − 2 z·(μ/σ²) + μ²·(1/σ²): (n, d)·(d, K) products
+        quad = z.pow(2) @ iv.t() - 2 * z @ (lat.means * iv).t() + (lat.means.pow(2) * iv).sum(1)
+        logdet = 2 * lat.scales.abs().log().sum(1)  # (K,): log det diag(σ²)
     return -0.5 * (quad + logdet + lat.d * math.log(2 * math.pi))
 
 

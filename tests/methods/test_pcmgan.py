@@ -39,18 +39,31 @@ def test_latent_posterior_equals_scipy_on_hand_made_gaussians(cov):
     assert _np(post.sum(1)) == pytest.approx(np.ones(50), abs=1e-6)
 
 
-def test_diag_log_density_equals_the_shared_latent_at_d256():
-    # the expanded-quadratic diag path must agree with MixtureLatent's broadcast form where it is used
+@pytest.mark.parametrize("cov", ["diag", "full"])
+def test_log_density_equals_the_shared_latent_at_d256(cov):
+    # our Eq. 3 densities (expanded quadratic / LU of A_k) agree with MixtureLatent's at the default size
     from methods.pcmgan import latent_log_prob
 
-    pcm, _ = build("pcmgan", dataset="grid25", cov="diag")
+    pcm, _ = build("pcmgan", dataset="grid25", cov=cov)
     with torch.no_grad():
-        pcm.latent.scales.mul_(torch.rand(25, 256) + 0.5)
+        if cov == "diag":
+            pcm.latent.scales.mul_(torch.rand(25, 256) + 0.5)
+        else:
+            pcm.latent.scales.add_(0.03 * torch.randn(25, 256, 256))
     z = pcm.latent.sample(40)[0].detach()
     ref = pcm.latent.log_prob_components(z).detach().double()
-    # log-densities ≈ −400 in float32: relative error ~1e-6; the posterior is what Eq. 3 uses
-    assert latent_log_prob(pcm.latent, z).detach().double().numpy() == pytest.approx(ref.numpy(), rel=1e-5)
+    # log-densities of a few hundred in float32, d = 256: relative error ≲ 1e-5
+    assert latent_log_prob(pcm.latent, z).detach().double().numpy() == pytest.approx(ref.numpy(), rel=2e-5)
     assert _np(pcm.log_latent_posterior(z).exp()) == pytest.approx(_np(ref.softmax(1)), abs=1e-5)
+
+
+def test_a_singular_full_factor_gives_a_non_finite_loss_not_an_exception():
+    # a collapsed Σ_k makes the density degenerate: the trial must see a non-finite loss ("diverged")
+    pcm, data = build("pcmgan", cov="full", z_dim=4)
+    with torch.no_grad():
+        pcm.latent.scales[3, 2] = 0.0  # row 2 of A_3 zero: rank 3
+    losses = pcm.train_step(*data.batch(pcm.batch_size, torch.Generator().manual_seed(0)))
+    assert not np.isfinite(losses["loss_xz"])
 
 
 @pytest.mark.parametrize("cov", ["full", "diag"])
