@@ -11,13 +11,12 @@ from typing import Literal
 
 import torch
 from pydantic import model_validator
-from torch import nn
 
 from bench.registry import register_method
 from methods.base import Method
 from methods.latent import MixtureLatent
 from methods.losses import d_loss, g_loss_nonsaturating, g_loss_saturating
-from methods.nets import NetParams, ScaledTanh, adam, discriminator, generator, init_normal, mlp
+from methods.nets import NetParams, adam, discriminator, generator
 
 
 class DeLiGANParams(NetParams):
@@ -32,26 +31,12 @@ class DeLiGANParams(NetParams):
     # [code], as `gan` does (Goodfellow §3: the saturating form stalls while D rejects G's samples early on).
     # Default: non-saturating, so DeLiGAN differs from `gan` only by its latent; "saturating" is Eq. 10 as printed.
     g_loss: Literal["nonsaturating", "saturating"] = "nonsaturating"
-    # Hidden units: "shared" = NetParams' networks (ReLU G, Leaky-ReLU D); "tanh" = the authors' toy code
-    # (val-iisc/deligan src/Toy/dg_toy.py: one tanh hidden layer in G and D), for the DeLiGAN-toy paper profile.
-    hidden_act: Literal["shared", "tanh"] = "shared"
-
     @model_validator(mode="after")
     def _eps_is_normal(self):
         if self.z_dist != "normal":
             raise ValueError("z_dist does not apply to deligan: ε ~ N(0, I) by Eq. 8 (the latent is the learned "
                              "mixture); remove z_dist from its params")
         return self
-
-
-def build_nets(p: DeLiGANParams, dim: int) -> tuple[nn.Sequential, nn.Sequential]:
-    """(G, D) for points of `dim` coordinates: the shared builders, or tanh hidden layers (DeLiGAN toy code)."""
-    if p.hidden_act == "shared":
-        return generator(p, dim), discriminator(p, dim)
-    out_act = ScaledTanh(p.g_out_scale) if p.g_out_scale else None
-    g = init_normal(mlp([p.z_dim, *p.g_hidden, dim], nn.Tanh(), out_act), p.init_std)
-    d = init_normal(mlp([dim, *p.d_hidden, 1], nn.Tanh()), p.init_std)
-    return g, d
 
 
 @register_method("deligan")
@@ -64,7 +49,8 @@ class DeLiGAN(Method):
         # §4.1: μ_i ~ U(−1, 1)^d, σ_i = sigma_init·1 (diagonal, Eq. 8); drawn on the CPU so CPU and CUDA agree.
         means = torch.rand(p.n_components, p.z_dim) * 2 - 1  # (N, d)
         self.latent = MixtureLatent(means, p.sigma_init, cov="diag").to(self.device)
-        self.G, self.D = (net.to(self.device) for net in build_nets(p, spec.shape[0]))
+        self.G = generator(p, spec.shape[0]).to(self.device)
+        self.D = discriminator(p, spec.shape[0]).to(self.device)
         # §4.1: μ and σ are trained "using gradients arising from G's loss function": they sit in G's optimiser.
         self.set_optimizers(G=adam([*self.G.parameters(), *self.latent.parameters()], p),
                             D=adam(self.D.parameters(), p, p.d_lr))

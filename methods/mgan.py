@@ -22,7 +22,8 @@ from torch import nn
 from bench.registry import register_method
 from methods.base import Method
 from methods.losses import d_loss, g_loss_nonsaturating
-from methods.nets import NetParams, ScaledTanh, adam, discriminator_body, head, init_normal, latent, mlp
+from methods.nets import (NetParams, adam, discriminator_body, g_activation, g_output, head, init_normal, latent,
+                          mlp)
 
 
 class MGANParams(NetParams):
@@ -52,15 +53,15 @@ class MixtureGenerator(nn.Module):
         # (K, z_dim, h) and (K, 1, h): generator k's input layer is z @ w_in[k] + b_in[k]; N(0, 0.02), bias 0.
         self.w_in = nn.Parameter(torch.empty(k, p.z_dim, h).normal_(0.0, p.init_std))
         self.b_in = nn.Parameter(torch.zeros(k, 1, h))
+        self.act = g_activation(p)
         # Table 3 "shared": FC 128 ReLU -> FC 2 linear (or s·tanh where a profile sets g_out_scale).
-        out_act = ScaledTanh(p.g_out_scale) if p.g_out_scale else None
-        self.shared = init_normal(mlp([*p.g_hidden, out_dim], nn.ReLU(), out_act), p.init_std)
+        self.shared = init_normal(mlp([*p.g_hidden, out_dim], g_activation(p), g_output(p)), p.init_std)
 
     def forward(self, z: torch.Tensor, gens: torch.Tensor | None = None) -> torch.Tensor:
         """z (G, m, z_dim): block g goes through generator gens[g] (default: block k -> generator k).
         Returns (G, m, out_dim)."""
         w, b = (self.w_in, self.b_in) if gens is None else (self.w_in[gens], self.b_in[gens])
-        hidden = torch.relu(torch.baddbmm(b, z, w))  # (G, m, h): one batched matmul for all generators
+        hidden = self.act(torch.baddbmm(b, z, w))  # (G, m, h): one batched matmul for all generators
         g, m, h = hidden.shape
         return self.shared(hidden.reshape(g * m, h)).reshape(g, m, -1)
 

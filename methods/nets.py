@@ -18,6 +18,9 @@ class NetParams(Params):
     g_out_scale: float | None = None  # None: linear output (Table 3); s: s·tanh (MD-GAN's 2-D code: 6)
     d_hidden: tuple[int, ...] = (128,)  # Table 3: FC 128 Leaky ReLU
     leaky_slope: float = 0.2  # Table 3
+    # Hidden activations: "default" = ReLU in G, Leaky ReLU in D (Table 3); "tanh" = tanh in both (DeLiGAN's toy
+    # code, val-iisc/deligan dg_toy.py), so the DeLiGAN-toy profile can give every method the same networks.
+    hidden_act: Literal["default", "tanh"] = "default"
     init_std: float = 0.02  # Table 3: weights N(0, 0.02), biases 0
     lr: float = 2e-4  # Table 3: Adam(2e-4, β1 0.5, β2 0.999)
     d_lr: float | None = None  # D's learning rate when it differs (None: lr)
@@ -58,10 +61,17 @@ class ScaledTanh(nn.Module):
         return self.scale * torch.tanh(x)
 
 
+def g_activation(p: NetParams) -> nn.Module:
+    return nn.Tanh() if p.hidden_act == "tanh" else nn.ReLU()
+
+
+def g_output(p: NetParams) -> nn.Module | None:
+    return ScaledTanh(p.g_out_scale) if p.g_out_scale else None
+
+
 def generator(p: NetParams, out_dim: int, in_dim: int | None = None) -> nn.Sequential:
     # MGAN App. C.1 Table 3: z -> FC 128 ReLU -> FC 128 ReLU -> FC 2 linear, no batch norm.
-    out_act = ScaledTanh(p.g_out_scale) if p.g_out_scale else None
-    net = mlp([in_dim or p.z_dim, *p.g_hidden, out_dim], nn.ReLU(), out_act)
+    net = mlp([in_dim or p.z_dim, *p.g_hidden, out_dim], g_activation(p), g_output(p))
     return init_normal(net, p.init_std)
 
 
@@ -71,7 +81,7 @@ def discriminator_body(p: NetParams, in_dim: int) -> tuple[nn.Sequential, int]:
     layers: list[nn.Module] = []
     width = in_dim
     for h in p.d_hidden:
-        layers += [nn.Linear(width, h), nn.LeakyReLU(p.leaky_slope)]
+        layers += [nn.Linear(width, h), nn.Tanh() if p.hidden_act == "tanh" else nn.LeakyReLU(p.leaky_slope)]
         width = h
     return init_normal(nn.Sequential(*layers), p.init_std), width
 

@@ -45,3 +45,11 @@ def test_loading_a_state_in_memory_does_not_share_optimiser_moments():
     a = gan.optimizers["G"].state_dict()["state"][0]["exp_avg"]
     b = twin.optimizers["G"].state_dict()["state"][0]["exp_avg"]
     assert not torch.equal(a, b)
+
+
+def test_tanh_hidden_activation_switch_applies_to_g_and_d():
+    gan, data = build("gan", hidden_act="tanh", z_dim=2, g_hidden=(32,), d_hidden=(32,))
+    assert [type(layer).__name__ for layer in gan.G] == ["Linear", "Tanh", "Linear"]
+    assert [type(layer).__name__ for layer in gan.D] == ["Linear", "Tanh", "Linear"]
+    default, _ = build("gan")
+    assert [type(layer).__name__ for layer in default.D] == ["Linear", "LeakyReLU", "Linear"]
