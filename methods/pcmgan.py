@@ -43,8 +43,8 @@ class PCMGANParams(NetParams):
     n_gaussians: int | None = None  # K; None: the dataset's number of classes (§III-B: "equal to the total
     #                                 number of classes of the dataset in all experiments")
     cov: Literal["full", "diag"] = "diag"  # §II-D: σ ∈ R^{K×D_z×D_z}, a full factor Σ_k (cov Σ_kΣ_kᵀ): "full"
-    #   (paper profile). Default diag: at d = 256 the full Eq. 3 costs O(K·d³) a step (Cholesky, solves and
-    #   their backward); measured single-threaded: ring8 103 vs 8 ms/step, grid25 304 vs 8 (gan: 2)
+    #   (paper profile). Default diag: at d = 256 the full Eq. 3 costs O(K·d³) a step (LU, log-det and their
+    #   backward); one idle core: ring8 42 vs 3.2 ms/step, grid25 127 vs 3.8 (gan 1.7, 2.0)
     mu_init: float = 1.0  # μ_k ~ U(−c, c)^d. Unstated in the paper (P3); c = 1 as DeLiGAN §4.1's μ_i ~ U(−1, 1)
     sigma_init: float = 1.0  # Σ_k = s·I at start. Unstated (P3); s = 1: each component has the N(0, I)
     #                          spread the shared G is initialised for (gan's prior)
