@@ -140,27 +140,6 @@ def _js(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     return 0.5 * ((log_p.exp() * (log_p - log_m)).sum(1) + (log_q.exp() * (log_q - log_m)).sum(1))
 
 
-def latent_log_prob(lat: MixtureLatent, z: torch.Tensor) -> torch.Tensor:
-    """(n, K): log N(z; μ_k, A_k A_kᵀ) = −½(‖A_k⁻¹(z − μ_k)‖² + log det A_kA_kᵀ + d log 2π).
-
-    Full factors: solved with A_k itself (LU), not with MixtureLatent's Cholesky of A Aᵀ, whose condition
-    number is cond(A)²: trained with Adam, the smallest singular values of A_k fall ~100× in 2,000 steps
-    (ring8, d = 100), and the Cholesky then fails in float32 and the trial raises; here a singular A_k
-    gives a non-finite loss, a "diverged" result. Same speed (±30 %). Diagonal: the quadratic expanded into
-    matrix products instead of MixtureLatent's (n, K, d) broadcast, ≈ 20× faster at d = 256, K = 25."""
-    if lat.cov == "full":
-        diff = (z[None] - lat.means[:, None]).transpose(1, 2)  # (K, d, n)
-        u = torch.linalg.solve_ex(lat.scales, diff)[0]  # A_k⁻¹(z − μ_k); NaN/inf where A_k is singular
-        quad = u.pow(2).sum(1).t()  # (n, K)
-        logdet = 2 * torch.linalg.slogdet(lat.scales).logabsdet  # (K,): log det A_k A_kᵀ
-    else:
-        iv = lat.scales.pow(-2)  # (K, d): 1/σ²
-        # Σ_i (z_i − μ_i)²/σ_i² = z²·(1/σ²) − 2 z·(μ/σ²) + μ²·(1/σ²): (n, d)·(d, K) products
-        quad = z.pow(2) @ iv.t() - 2 * z @ (lat.means * iv).t() + (lat.means.pow(2) * iv).sum(1)
-        logdet = 2 * lat.scales.abs().log().sum(1)  # (K,): log det diag(σ²)
-    return -0.5 * (quad + logdet + lat.d * math.log(2 * math.pi))
-
-
 # -- the method -----------------------------------------------------------------------------------------------
 @register_method("pcmgan")
 class PCMGAN(Method):
@@ -203,28 +182,9 @@ class PCMGAN(Method):
             return self.d_head(h)[:, 0], F.log_softmax(self.c_head(h), 1)
         return self.D(x)[:, 0], F.log_softmax(self.C(x), 1)
 
-    def _z(self, k: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """z = μ_k + Σ_k ε (§II-B), rows of k (n,) and ε (n, d). Full factors are applied per component (a
-        gather of (n, d, d) factors, as MixtureLatent.forward does, needs n·d² memory: 2.6 GB at n = 10⁴)."""
-        lat = self.latent
-        if lat.cov == "diag":
-            return lat.means[k] + lat.scales[k] * eps
-        z = lat.means[k].clone()
-        for c in torch.unique(k).tolist():
-            rows = (k == c).nonzero()[:, 0]
-            z[rows] = z[rows] + eps[rows] @ lat.scales[c].t()
-        return z
-
-    def _z_blocks(self, eps: torch.Tensor) -> torch.Tensor:
-        """(K, m, d): z_k = μ_k + Σ_k ε for m draws ε (K, m, d) of every Gaussian (one batched product)."""
-        lat = self.latent
-        if lat.cov == "diag":
-            return lat.means[:, None] + lat.scales[:, None] * eps
-        return lat.means[:, None] + eps @ lat.scales.transpose(1, 2)
-
     def log_latent_posterior(self, z: torch.Tensor) -> torch.Tensor:
         """(n, K): log p(k|z), PCM-GAN Eq. 3: p(k|z) = N(z|μ_k, Σ_k) / Σ_j N(z|μ_j, Σ_j) (uniform weights)."""
-        return torch.log_softmax(latent_log_prob(self.latent, z), 1)
+        return torch.log_softmax(self.latent.log_prob_components(z), 1)
 
     @torch.no_grad()
     def responsibilities(self, x: torch.Tensor) -> torch.Tensor:
@@ -238,7 +198,7 @@ class PCMGAN(Method):
         paired = p.fakes_per_component == "paired"
         m = n if paired else (p.fakes_per_component or -(-p.fake_batch_size // K))
         # Alg. 1 lines 3–6: one z per Gaussian per real (paired) or m per Gaussian; x̂ row k·m + j is x̂_j^k.
-        z = self._z_blocks(torch.randn(K, m, p.z_dim, device=self.device)).reshape(K * m, p.z_dim)
+        z = self.latent.blocks(torch.randn(K, m, p.z_dim, device=self.device)).reshape(K * m, p.z_dim)
         fake = self.G(z)
         d_real, log_c_real = self._d_and_c(x)  # line 2: classify x_i
         d_fake, log_c_fake = self._d_and_c(fake)  # line 7: classify x̂_i^k
@@ -301,4 +261,4 @@ class PCMGAN(Method):
         self.check_component(component)
         k = self.latent.components(n, component)
         eps = torch.randn(n, self.params.z_dim, device=self.device) * scale**0.5  # covariance × scale
-        return self.G(self._z(k, eps))
+        return self.G(self.latent(k, 1.0, eps))

@@ -40,10 +40,8 @@ def test_latent_posterior_equals_scipy_on_hand_made_gaussians(cov):
 
 
 @pytest.mark.parametrize("cov", ["diag", "full"])
-def test_log_density_equals_the_shared_latent_at_d256(cov):
-    # our Eq. 3 densities (expanded quadratic / LU of A_k) agree with MixtureLatent's at the default size
-    from methods.pcmgan import latent_log_prob
-
+def test_log_density_at_d256_equals_torch_distributions_in_float64(cov):
+    # Eq. 3's densities (expanded quadratic / LU of A_k, float32) vs MultivariateNormal on A Aᵀ in float64
     pcm, _ = build("pcmgan", dataset="grid25", cov=cov)
     with torch.no_grad():
         if cov == "diag":
@@ -51,9 +49,11 @@ def test_log_density_equals_the_shared_latent_at_d256(cov):
         else:
             pcm.latent.scales.add_(0.03 * torch.randn(25, 256, 256))
     z = pcm.latent.sample(40)[0].detach()
-    ref = pcm.latent.log_prob_components(z).detach().double()
+    cov64 = pcm.latent.covariances().detach().double()
+    ref = torch.distributions.MultivariateNormal(pcm.latent.means.detach().double(), covariance_matrix=cov64)
+    ref = ref.log_prob(z.double()[:, None, :])  # (40, 25)
     # log-densities of a few hundred in float32, d = 256: relative error ≲ 1e-5
-    assert latent_log_prob(pcm.latent, z).detach().double().numpy() == pytest.approx(ref.numpy(), rel=2e-5)
+    assert _np(pcm.latent.log_prob_components(z)) == pytest.approx(ref.numpy(), rel=2e-5)
     assert _np(pcm.log_latent_posterior(z).exp()) == pytest.approx(_np(ref.softmax(1)), abs=1e-5)
 
 
@@ -73,8 +73,12 @@ def test_training_draws_are_the_shared_latents_reparameterisation(cov):
     with torch.no_grad():
         pcm.latent.scales.add_(0.3 * torch.randn_like(pcm.latent.scales))
     eps = torch.randn(8, 5, 6)
-    ref = pcm.latent(torch.arange(8).repeat_interleave(5), eps=eps.reshape(40, 6))
-    assert _np(pcm._z_blocks(eps).reshape(40, 6)) == pytest.approx(_np(ref), abs=1e-6)  # float32 sums of 6
+    lat = pcm.latent
+    a = lat.scales if cov == "full" else torch.diag_embed(lat.scales)
+    ref = torch.stack([lat.means[k] + eps[k] @ a[k].t() for k in range(8)])  # (8, 5, 6), by hand
+    assert _np(lat.blocks(eps)) == pytest.approx(_np(ref), abs=1e-6)  # float32 sums of 6
+    flat = lat(torch.arange(8).repeat_interleave(5), eps=eps.reshape(40, 6))  # the per-row draw agrees
+    assert _np(flat) == pytest.approx(_np(ref.reshape(40, 6)), abs=1e-6)
 
 
 # -- C_PCM ---------------------------------------------------------------------------------------------------
