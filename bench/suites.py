@@ -281,6 +281,24 @@ def resolve_method_params(method: str, *layers: dict[str, Any], where: str) -> d
     return params.model_dump(mode="json")
 
 
+def _check_all_method_overrides(prof: Profile, methods: list[str], where: str) -> None:
+    """An override without `methods` applies each param to the methods that have it (e.g. network fields
+    skip the oracle); a key that none of the run's methods has is a typo and an error."""
+    fields = {m: set(METHODS.get(m).Params.model_fields) for m in methods}
+    known = set().union(*fields.values())
+    for i, ov in enumerate(prof.overrides):
+        if ov.methods is not None:
+            continue
+        for key in ov.params:
+            if key not in known:
+                import difflib
+
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise UserError(f"{where}: overrides[{i}].params: no method of this run has a parameter {key!r}"
+                                f"{hint}; valid parameters: {', '.join(sorted(known))}")
+
+
 def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, datasets=None,
                seeds: int | None = None) -> RunPlan:
     if profile not in cfg.profiles:
@@ -291,6 +309,7 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
     if seeds is not None and seeds < 1:
         raise UserError(f"--seeds {seeds}: give a count of seeds >= 1 (seeds 0..N-1)")
     n_seeds = seeds if seeds is not None else prof.seeds
+    _check_all_method_overrides(prof, method_names, f"suite {cfg.name!r} profile {profile!r}")
     trials = []
     from bench.data import get_spec
 
@@ -313,7 +332,11 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                                 schedule["n_evals"] = None
                             if key == "n_evals":
                                 schedule["eval_every"] = None
-                    layers.append(ov.params)
+                    layer = ov.params
+                    if ov.methods is None:  # an all-methods override sets only the fields a method has
+                        fields = METHODS.get(method).Params.model_fields
+                        layer = {k: v for k, v in ov.params.items() if k in fields}
+                    layers.append(layer)
                     notes.append(ov.note or json.dumps(ov.model_dump(exclude_defaults=True), sort_keys=True))
             params = resolve_method_params(method, *layers, where=f"suite {cfg.name!r} profile {profile!r}")
             evals = eval_schedule(schedule["steps"], schedule["n_evals"], schedule["eval_every"])

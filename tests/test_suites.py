@@ -140,3 +140,37 @@ def test_cli_subset_with_unknown_name():
         build_plan(cfg, "smoke", methods="gan,orcale")
     with pytest.raises(UserError, match="--seeds 0"):
         build_plan(cfg, "smoke", seeds=0)
+
+
+ALL_METHODS_OVERRIDE = MINIMAL.replace('''      - methods: [gan]
+        datasets: [grid25]
+        steps: 50''', '''      - datasets: [grid25]
+        params: {%s}
+      - methods: [gan]
+        datasets: [grid25]
+        steps: 50''')
+
+
+def test_an_all_methods_override_sets_only_the_fields_each_method_has(tmp_path):
+    cfg = load_suite(write_suite(tmp_path, ALL_METHODS_OVERRIDE % "z_dim: 2, batch_size: 100"))
+    by_method = {t.method: t for t in build_plan(cfg, "paper").trials}
+    assert by_method["gan"].params["z_dim"] == 2 and by_method["gan"].params["batch_size"] == 100
+    assert "z_dim" not in by_method["oracle"].params and by_method["oracle"].params["batch_size"] == 100
+
+
+def test_an_all_methods_override_key_no_method_has_is_an_error(tmp_path):
+    cfg = load_suite(write_suite(tmp_path, ALL_METHODS_OVERRIDE % "z_dimm: 2"))
+    with pytest.raises(UserError, match=r"no method of this run has a parameter 'z_dimm' \(did you mean 'z_dim'\?\)"):
+        build_plan(cfg, "paper")
+
+
+def test_mode_collapse_paper_profile_follows_each_datasets_protocol():
+    plan = {(t.method, t.dataset): t for t in build_plan(load_suite("mode_collapse"), "paper").trials if t.seed == 0}
+    md = plan[("mdgan", "grid25")]
+    assert md.steps == 40_000 and md.params["lr"] == pytest.approx(1e-3) and md.params["z_dist"] == "uniform"
+    assert md.params["embed_out"] == "sigmoid_box" and md.params["lr_halve_every"] == 10_000
+    assert plan[("deligan", "grid25")].params["z_dim"] == 2  # mixture latents keep their normal ε
+    assert plan[("mgan", "ring8_mgan")].steps == 25_000 and plan[("mgan", "ring8_mgan")].overrides == []
+    assert plan[("gmgan_static", "gm9")].params["n_gaussians"] == 9 and plan[("gan", "gm9")].params["z_dim"] == 100
+    assert plan[("gan", "deligan_bimodal")].params["hidden_act"] == "tanh"
+    assert plan[("pcmgan", "ring8_mgan")].params["cov"] == "full"

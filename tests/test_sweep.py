@@ -37,7 +37,7 @@ def test_smoke_sweep_exits_0_and_prints_where_results_are(smoke_run):
     assert rc == 0
     assert f"run folder: {run_dir}" in stdout and str(run_dir / "trials.parquet") in stdout
     assert f"report: {run_dir / 'report' / 'index.html'}" in stdout
-    assert "18/18 done" in stdout  # progress lines
+    assert "60/60 done" in stdout  # progress lines
 
 
 def test_smoke_sweep_tables_have_the_schema_and_row_counts(smoke_run):
@@ -48,16 +48,20 @@ def test_smoke_sweep_tables_have_the_schema_and_row_counts(smoke_run):
     assert trials.schema.equals(TRIALS_SCHEMA) and metrics.schema.equals(METRICS_SCHEMA)
     assert samples.schema.equals(SAMPLES_SCHEMA)
     t = trials.to_pandas()
-    assert len(t) == 3 * 6 and set(t.status) == {"completed"} and t.trial_id.is_unique
-    assert set(t.method) == {"gan", "oracle", "collapsed"} and len(set(t.dataset)) == 6
+    assert len(t) == 10 * 6 and set(t.status) == {"completed"} and t.trial_id.is_unique
+    assert set(t.method) == {"gan", "deligan", "gmgan_static", "gmgan_dynamic", "gmgan_supervised", "mdgan",
+                             "pcmgan", "mgan", "oracle", "collapsed"} and len(set(t.dataset)) == 6
     assert (t.config_hash.str.len() == 16).all() and t.code_version.str.startswith("0.1.0").all()
-    assert (t[t.method == "gan"].n_params > 0).all() and (t[t.method != "gan"].n_params == 0).all()
+    refs = t.method.isin(["oracle", "collapsed"])
+    assert (t[~refs].n_params > 0).all() and (t[refs].n_params == 0).all()
     m = metrics.to_pandas()
-    # smoke: 2 evaluations; 6 sample metrics on 5 datasets, 3 on gm9 (3σ metrics do not apply); the 2 latent
-    # metrics only for the references (K Gaussians as components) on the 5 datasets with K > 1
-    assert len(m) == 2 * (3 * (5 * 6 + 3) + 2 * 2 * 5)
+    # smoke: 2 evaluations. Every method: 6 sample metrics on 5 datasets, 3 on gm9 (3σ metrics do not apply).
+    # The 2 latent metrics need >= 2 components: deligan (N = 50) and mgan (K = 8) on all 6 datasets; gmgan_*,
+    # pcmgan and the references (K = the dataset's classes) on the 5 with K > 1; never gan or mdgan.
+    latent = 2 * (6 + 6 + 3 * 5 + 5 + 2 * 5)
+    assert len(m) == 2 * (10 * (5 * 6 + 3) + latent)
     assert not m.duplicated(["trial_id", "step", "metric", "sigma", "subset"]).any()
-    assert len(samples) == 18 * 2 * 512
+    assert len(samples) == 60 * 2 * 512
 
 
 def test_calibration_rows_in_the_sweeps_own_parquet(smoke_run):
@@ -74,7 +78,7 @@ def test_calibration_rows_in_the_sweeps_own_parquet(smoke_run):
 def test_run_json_records_provenance(smoke_run):
     _, _, run_dir, _ = smoke_run
     run = json.loads((run_dir / "run.json").read_text())
-    assert run["status"] == "finished" and run["profile"] == "smoke" and run["counts"]["completed"] == 18
+    assert run["status"] == "finished" and run["profile"] == "smoke" and run["counts"]["completed"] == 60
     assert run["suite_config"]["name"] == "mode_collapse" and run["seeds"] == [0]
     assert "torch" in run["packages"] and run["machine"]["cpu_count"] >= 1
     assert run["git"]["commit"] is None or len(run["git"]["commit"]) == 40
@@ -88,7 +92,7 @@ def test_resume_of_a_finished_run_runs_nothing_and_exits_0(smoke_run, capsys):
     rc = main(["run", "--suite", "mode_collapse", "--profile", "smoke", "--out", str(out), "--resume",
                "--no-report"])
     stdout = capsys.readouterr().out
-    assert rc == 0 and "(0 run, 18 skipped)" in stdout and f"run folder: {run_dir}" in stdout
+    assert rc == 0 and "(0 run, 60 skipped)" in stdout and f"run folder: {run_dir}" in stdout
     assert only_run_dir(out, "mode_collapse") == run_dir
     after = pq.read_table(run_dir / "metrics.parquet").to_pandas()
     assert after.equals(before)
