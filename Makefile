@@ -19,13 +19,14 @@ DEPS_HASH := $(shell { cat pyproject.toml constraints.txt; echo "recipe $(INSTAL
 STAMP := $(VENV)/.modebench-installed-$(DEPS_HASH)
 PY := $(VENV)/bin/python
 
-.PHONY: help install bench report test perf clean
+.PHONY: help install bench report test perf repro-seeds clean
 
 help:
 	@echo "make bench SUITE=mode_collapse [PROFILE=smoke|default|paper] [ARGS=\"--seeds 5 ...\"]"
 	@echo "make report RUN=results/<suite>/<run_id>"
 	@echo "make test"
 	@echo "make perf        (timings under bench/perf/; not part of the tests)"
+	@echo "make repro-seeds [OUT=results/repro] (the seed papers' 2-D checks, paper profile: hours on 2 cores)"
 
 install: $(STAMP)
 
@@ -52,6 +53,16 @@ test: $(STAMP)
 
 perf: $(STAMP)
 	$(PY) -m bench.perf.run_all
+
+# The seed papers' 2-D checks (issue "The five seed methods"): each subset runs under its dataset's source
+# protocol (the paper profile of mode_collapse), then one merged report. Not part of `make test`.
+OUT ?= results/repro
+REPRO_RUN = $(PY) -m bench run --suite mode_collapse --profile paper --out $(OUT) --no-report
+repro-seeds: $(STAMP)
+	-$(REPRO_RUN) --methods mdgan,deligan,gan,oracle,collapsed --datasets grid25,ring8_mdgan
+	-$(REPRO_RUN) --methods mgan,gan,oracle,collapsed --datasets ring8_mgan
+	-$(REPRO_RUN) --methods gmgan_static,gan,oracle,collapsed --datasets gm9
+	$(PY) -m bench report $$(ls -d $(OUT)/mode_collapse/*/ | tail -n 3) --out $(OUT)/report
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
