@@ -26,12 +26,16 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("what", nargs="?", default=None, help=f"one of: {', '.join(LIST_WHAT)} (default: all)")
 
     run = sub.add_parser("run", help="run a suite: one trial per method × dataset × seed, then report")
-    run.add_argument("--suite", required=True, help="suite name (suites/NAME.yaml) or a path to a suite file")
-    run.add_argument("--profile", default="default", help="smoke | default | paper (default: default)")
+    run.add_argument("--suite", help="suite name (suites/NAME.yaml) or a path to a suite file")
+    run.add_argument("--from", dest="from_run", type=Path, metavar="RUN_DIR",
+                     help="re-run exactly what RUN_DIR/run.json recorded (its resolved suite and selection) "
+                          "in a new run folder")
+    run.add_argument("--profile", help="smoke | default | paper (default: default)")
     run.add_argument("--methods", help="comma-separated subset of methods (default: the suite's)")
     run.add_argument("--datasets", help="comma-separated subset of datasets (default: the suite's)")
     run.add_argument("--seeds", type=int, help="number of seeds: runs seeds 0..N-1 (default: the profile's)")
-    run.add_argument("--out", default="results", help="results root; the run folder is ROOT/<suite>/<run_id>/")
+    run.add_argument("--out", help="results root (default: results/, or RUN_DIR's root with --from); the run "
+                                   "folder is ROOT/<suite>/<run_id>/")
     run.add_argument("--address", help="existing Ray cluster: host:port, auto or ray://… (default: local Ray)")
     run.add_argument("--cpus-per-trial", type=float, help="CPUs per trial (default: the suite's)")
     run.add_argument("--gpus-per-trial", type=float, help="GPUs per trial, fractions allowed (default: the suite's)")
@@ -65,12 +69,39 @@ def cmd_list(what: str | None) -> int:
     return 0
 
 
+def _replay(args) -> tuple:
+    """(plan, selection, out root) for `--from RUN_DIR`: the recorded resolved suite and selection."""
+    import json
+
+    from bench.suites import build_plan, suite_from_dict
+
+    given = [f for f, v in (("--suite", args.suite), ("--profile", args.profile), ("--methods", args.methods),
+                            ("--datasets", args.datasets), ("--seeds", args.seeds)) if v is not None]
+    if given:
+        raise UserError(f"--from replays what the run recorded; drop {', '.join(given)} (or run without --from)")
+    run_json = args.from_run / "run.json"
+    try:
+        run = json.loads(run_json.read_text())
+        cfg_raw, sel = run["suite_config"], run["selection"]
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"--from {args.from_run}: no readable run.json with the run's suite and selection ({e}); "
+                        "give a run folder printed by `bench run`") from None
+    cfg = suite_from_dict(cfg_raw, f"{run_json} (suite_config)")
+    plan = build_plan(cfg, sel["profile"], methods=sel.get("methods"), datasets=sel.get("datasets"),
+                      seeds=sel.get("seeds"))
+    recorded = set(run.get("trial_ids", []))
+    now = {t.trial_id for t in plan.trials}
+    if recorded and recorded != now:
+        print(f"warning: {len(recorded ^ now)} trial ids differ from the recorded run: method defaults or code "
+              f"changed since (recorded code {run.get('code_version')})", file=sys.stderr)
+    out = Path(args.out) if args.out else args.from_run.resolve().parent.parent
+    return plan, {k: sel.get(k) for k in ("suite", "methods", "datasets", "seeds")}, out
+
+
 def cmd_run(args, argv: list[str]) -> int:
     from bench.suites import PROFILES, build_plan, load_suite
     from bench.sweep import SweepOptions, check_writable, run_sweep
 
-    if args.profile not in PROFILES:
-        raise UserError(f"--profile {args.profile!r}: choose one of {', '.join(PROFILES)}")
     for flag, value in (("--cpus-per-trial", args.cpus_per_trial), ("--gpus-per-trial", args.gpus_per_trial)):
         if value is not None and value < 0:
             raise UserError(f"{flag} {value}: give a number >= 0")
@@ -79,12 +110,22 @@ def cmd_run(args, argv: list[str]) -> int:
     if args.resume and args.force:
         raise UserError("--resume and --force together: --resume skips finished trials, --force re-runs them; "
                         "choose one")
-    cfg = load_suite(args.suite)
-    plan = build_plan(cfg, args.profile, methods=args.methods, datasets=args.datasets, seeds=args.seeds)
-    check_writable(Path(args.out))
-    opts = SweepOptions(out_root=Path(args.out), address=args.address, cpus_per_trial=args.cpus_per_trial,
+    if args.from_run is not None:
+        plan, selection, out = _replay(args)
+    else:
+        if args.suite is None:
+            raise UserError("bench run: give --suite NAME (available: see `bench list suites`) or --from RUN_DIR")
+        profile = args.profile or "default"
+        if profile not in PROFILES:
+            raise UserError(f"--profile {profile!r}: choose one of {', '.join(PROFILES)}")
+        cfg = load_suite(args.suite)
+        plan = build_plan(cfg, profile, methods=args.methods, datasets=args.datasets, seeds=args.seeds)
+        selection = {"suite": args.suite, "methods": args.methods, "datasets": args.datasets, "seeds": args.seeds}
+        out = Path(args.out or "results")
+    check_writable(out)
+    opts = SweepOptions(out_root=out, address=args.address, cpus_per_trial=args.cpus_per_trial,
                         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
-                        resume=args.resume, force=args.force, argv=argv)
+                        resume=args.resume, force=args.force, argv=argv, selection=selection)
     summary = run_sweep(plan, opts)
     c = summary.counts
     print(f"\n{c.get('completed', 0)} completed · {c.get('diverged', 0)} diverged · {c.get('failed', 0)} failed "

@@ -148,11 +148,16 @@ def load_suite(name_or_path: str) -> SuiteConfig:
         raise UserError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(raw, dict):
         raise UserError(f"{path}: a suite is a YAML mapping; see suites/mode_collapse.yaml")
+    return suite_from_dict(raw, str(path))
+
+
+def suite_from_dict(raw: dict, where: str) -> SuiteConfig:
+    """Validate a suite mapping (from YAML, or the resolved config a run.json recorded)."""
     try:
         cfg = SuiteConfig.model_validate(raw)
     except ValidationError as e:
-        raise UserError(f"{path}: invalid suite:\n{_explain(e, SuiteConfig)}") from None
-    _check_names(cfg, path)
+        raise UserError(f"{where}: invalid suite:\n{_explain(e, SuiteConfig)}") from None
+    _check_names(cfg, Path(where))
     return cfg
 
 

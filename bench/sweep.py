@@ -32,6 +32,7 @@ class SweepOptions:
     resume: bool = False
     force: bool = False
     argv: list[str] = field(default_factory=list)
+    selection: dict = field(default_factory=dict)  # what the CLI selected (profile, methods, datasets, seeds)
     quiet: bool = False
 
 
@@ -96,7 +97,8 @@ def run_json(plan: RunPlan, opts: SweepOptions, run_id: str, status: str, **extr
     return {"run_id": run_id, "suite": plan.suite.name, "profile": plan.profile, "config_hash": plan.config_hash,
             "status": status, "suite_config": plan.suite.model_dump(mode="json"),
             "trial_ids": [t.trial_id for t in plan.trials],
-            "seeds": sorted({t.seed for t in plan.trials}), "cli": opts.argv, "code_version": code_version(),
+            "seeds": sorted({t.seed for t in plan.trials}), "cli": opts.argv,
+            "selection": {"profile": plan.profile, **opts.selection}, "code_version": code_version(),
             "git": git_state(), "packages": package_versions(), "machine": machine(),
             "resources": {"cpus_per_trial": opts.cpus_per_trial, "gpus_per_trial": opts.gpus_per_trial,
                           "max_concurrent": opts.max_concurrent, "address": opts.address}, **extra}
@@ -124,6 +126,16 @@ def _trainable(config: dict) -> None:
     spec = TrialSpec.model_validate(config["spec"])
     ctx = config["ctx"]
     run_dir = Path(ctx["run_dir"])
+    status = read_trial_status(run_dir, spec.trial_id)
+    if status in FINISHED and not ctx.get("force"):
+        # Ray re-ran a trial whose rows are already written (e.g. the driver died between the worker's
+        # write and Tune's bookkeeping): its part is the result; do not train it again.
+        tune.report({"status": status, "trial_id": spec.trial_id, "wall_s": 0.0})
+        return
+    # The worker's pid, for operators (and the fault-injection tests) to find the process of a trial.
+    pid_file = part_dir(run_dir, spec.trial_id) / "worker.pid"
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(str(os.getpid()))
     device, note = pick_device(ctx["gpus_per_trial"])
     node_id = ray.get_runtime_context().get_node_id()
     out = run_trial(spec, config_hash=ctx["config_hash"], code_version=ctx["code_version"], device=device,
@@ -206,7 +218,11 @@ def _run_ray(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, opts: SweepOpt
     _log(opts, f"Ray: {ray.cluster_resources().get('CPU', 0):g} CPUs, {ray.cluster_resources().get('GPU', 0):g} "
                f"GPUs; {cpus:g} CPU / {gpus:g} GPU per trial; {len(todo)} trials to run")
     ctx = {"run_dir": str(run_dir.resolve()), "config_hash": plan.config_hash, "code_version": code_version(),
-           "cpus_per_trial": cpus, "gpus_per_trial": gpus}
+           "cpus_per_trial": cpus, "gpus_per_trial": gpus, "force": opts.force}
+    # One Tune experiment per invocation (ray/i0, ray/i1, …): a resumed run starts a fresh Tuner over the
+    # unfinished trials; the parts, not Tune's experiment state, say what is finished.
+    store = run_dir.resolve() / "ray"
+    name = f"i{len(list(store.glob('i*'))) if store.exists() else 0}"
     trainable = tune.with_resources(_trainable, {"cpu": cpus, "gpu": gpus})
     tuner = tune.Tuner(
         trainable,
@@ -216,7 +232,7 @@ def _run_ray(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, opts: SweepOpt
             trial_name_creator=lambda t: TrialSpec.model_validate(t.config["spec"]).trial_id,
             trial_dirname_creator=lambda t: TrialSpec.model_validate(t.config["spec"]).trial_id),
         run_config=tune.RunConfig(
-            name="ray", storage_path=str(run_dir.resolve()), verbose=0,
+            name=name, storage_path=str(store), verbose=0,
             failure_config=tune.FailureConfig(max_failures=res.max_failures),
             callbacks=[_progress_callback(len(todo), opts, t0)]),
     )

@@ -25,7 +25,9 @@ def run_cli(capsys, *argv):
                                                                 "choose one of smoke, default, paper"]),
     (["run", "--suite", "mode_collapse", "--seeds", "0"], ["--seeds 0"]),
     (["run", "--suite", "mode_collapse", "--resume", "--force"], ["--resume and --force together"]),
-    (["run"], ["the following arguments are required: --suite"]),
+    (["run"], ["give --suite NAME", "or --from RUN_DIR"]),
+    (["run", "--from", "/nonexistent/run"], ["no readable run.json"]),
+    (["run", "--from", "/nonexistent/run", "--seeds", "2"], ["--from replays what the run recorded; drop --seeds"]),
     (["list", "sweets"], ["choose one of suites, methods, datasets, metrics"]),
     (["frobnicate"], ["invalid choice: 'frobnicate'"]),
 ])

@@ -124,3 +124,16 @@ def test_a_failing_trial_is_recorded_exit_1_and_the_report_still_builds(ray_env,
     assert "no completed trial" in captured.err and not (run_dir / "report").exists()
     rc = main(["run", "--suite", str(ok_suite), "--profile", "smoke", "--out", str(tmp_path / "r")])
     assert rc == 0
+    ok_run = only_run_dir(tmp_path / "r", "ok")
+    # --from replays the recorded run (resolved suite + selection) into a new folder: the same rows
+    ok_suite.unlink()  # the replay must not need the suite file
+    rc = main(["run", "--from", str(ok_run), "--no-report"])
+    assert rc == 0
+    runs = sorted((tmp_path / "r" / "ok").iterdir())
+    assert len(runs) == 2
+    a, b = (pq.read_table(r / "metrics.parquet").to_pandas() for r in runs)
+    assert a.equals(b)
+    replay = json.loads((runs[1] / "run.json").read_text())
+    assert replay["config_hash"] == json.loads((ok_run / "run.json").read_text())["config_hash"]
+    assert replay["selection"] == {"profile": "smoke", "suite": str(ok_suite), "methods": None, "datasets": None,
+                                   "seeds": None}
