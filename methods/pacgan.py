@@ -1,0 +1,99 @@
+"""`pacgan`: PacGAN (Lin, Khetan, Fanti, Oh; NeurIPS 2018, §3): the discriminator judges m samples at once.
+
+D sees "packs" of m samples concatenated along the feature axis, all real or all fake; everything else is the
+plain non-saturating GAN of `methods.gan` on the shared 2-D networks (MGAN App. C.1 Table 3), and only D's
+input layer widens from d to m·d (§3: packing changes D's input layer only; the authors' code fjxmlzn/PacGAN
+builds D's first layer with `input_dim = num_xdim * num_packing`). G is unchanged.
+
+Packing is order-preserving: pack j holds points [j·m, (j+1)·m) of the batch (a row-major reshape), so the
+i.i.d. points of the trial's real batch and of G's fakes form i.i.d. packs. By default `batch_size` and
+`fake_batch_size` count POINTS (the same data per step as `gan`): D sees batch_size/m real packs and
+fake_batch_size/m fake packs. `batch_counts: packs` counts packs instead, as the authors' code (a batch of
+100 packs of m points, so m× the points of an unpacked step).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from pydantic import Field, model_validator
+
+from bench.registry import register_method
+from methods.base import Method
+from methods.losses import d_loss, g_loss_nonsaturating
+from methods.nets import NetParams, adam, discriminator, generator, latent
+
+
+class PacGANParams(NetParams):
+    # Everything else: NetParams = MGAN App. C.1 Table 3 (the like-for-like networks and optimiser).
+    # m, the packing degree. §3 / title ("the power of two samples"): m = 2 is the smallest packing and the one
+    # the paper's name and analysis feature; every experiment of the authors' code runs m ∈ {1, 2, 3, 4}
+    # (synthetic_data_experiments/*/config.py `num_packing`); 2 is our default.
+    pack: int = Field(2, ge=1)
+    # What batch_size / fake_batch_size count (the paper leaves the per-step sample count to the code):
+    # "points" (default): the same number of real and fake points per step as `gan`, packed into
+    # batch_size/m and fake_batch_size/m packs; "packs": that many packs (m× the points), as the authors' code.
+    batch_counts: Literal["points", "packs"] = "points"
+
+    @model_validator(mode="after")
+    def _batches_divide_into_packs(self):
+        if self.batch_counts == "points":
+            for name in ("batch_size", "fake_batch_size"):
+                if getattr(self, name) % self.pack:
+                    raise ValueError(f"{name} = {getattr(self, name)} is not a multiple of pack = {self.pack}: "
+                                     "with batch_counts 'points' every pack needs its m points; choose a "
+                                     "multiple, or batch_counts: packs")
+        return self
+
+
+def pack(x: torch.Tensor, m: int) -> torch.Tensor:
+    """(N, d) -> (N/m, m·d): pack j = concat(x[j·m], …, x[j·m + m − 1]) along the feature axis (PacGAN §3)."""
+    n, d = x.shape
+    return x.reshape(n // m, m * d)
+
+
+@register_method("pacgan")
+class PacGAN(Method):
+    Params = PacGANParams
+
+    def __init__(self, spec, params: PacGANParams, device="cpu"):
+        super().__init__(spec, params, device)
+        dim = spec.shape[0]
+        # Built in gan's order (G, then D), so pack = 1 gives gan's initial weights under the same seed.
+        self.G = generator(params, dim).to(self.device)
+        self.D = discriminator(params, params.pack * dim).to(self.device)  # §3: input width m·d, nothing else
+        self.set_optimizers(G=adam(self.G.parameters(), params),
+                            D=adam(self.D.parameters(), params, params.d_lr))
+
+    @property
+    def batch_size(self) -> int:
+        """Real POINTS per step: batch_size, or batch_size packs of m points (batch_counts 'packs')."""
+        p = self.params
+        return p.batch_size * (p.pack if p.batch_counts == "packs" else 1)
+
+    @property
+    def n_fakes(self) -> int:
+        p = self.params
+        return p.fake_batch_size * (p.pack if p.batch_counts == "packs" else 1)
+
+    def train_step(self, x, y=None):
+        m = self.params.pack
+        fake = self.G(latent(self.n_fakes, self.params, 1.0, self.device))  # (n_fakes, d), i.i.d.
+        real_packs, fake_packs = pack(x, m), pack(fake, m)  # (B/m, m·d), (n_fakes/m, m·d)
+        # PacGAN §3 (Goodfellow Eq. 1 on packs): D maximises log D(x_1..x_m) + log(1 − D(G(z_1)..G(z_m))).
+        loss_d = d_loss(self.D(real_packs), self.D(fake_packs.detach()))
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.optimizers["D"].step()
+        # PacGAN §3 with Goodfellow §3's non-saturating G (authors' code: softplus(−D(fake packs))).
+        loss_g = g_loss_nonsaturating(self.D(fake_packs))
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizers["G"].step()
+        self.step_schedulers()
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+
+    @torch.no_grad()
+    def sample(self, n, *, scale=1.0, component=None):
+        self.check_component(component)
+        return self.G(latent(n, self.params, scale, self.device))  # G is unpacked: one point per z
