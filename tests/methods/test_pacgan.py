@@ -152,6 +152,6 @@ def test_state_dict_round_trip_gives_identical_samples_and_steps():
 
 
 def test_short_trial_completes():
-    out = run_trial(make_spec(method="pacgan", steps=30))
+    out = run_trial(make_spec(method="pacgan", steps=30, metrics=["modes", "hq", "sym_kl"]))  # the cheap metrics
     assert out.status == "completed", out.trial["error"]
-    assert {r["metric"] for r in out.metrics} >= {"modes", "hq", "w1"}
+    assert {r["metric"] for r in out.metrics} == {"modes", "hq", "sym_kl"}
