@@ -87,9 +87,16 @@ class VEEGAN(Method):
         """(n, z_dim + eps_dim): z ~ N(0, scale·I), then G's extra noise ε ~ N(0, scale·I)."""
         return torch.randn(n, self.params.z_dim + self.params.eps_dim, device=self.device) * scale**0.5
 
+    def first_layer(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """D's first affine map on cat(z, x), applied by column blocks: W·cat(z, x) + b = W_z z + W_x x + b.
+        The value is the same. The gradient that G's loss sends back then stops at x's dim columns rather than
+        all z_dim + dim, since z never needs one, and no (n, z_dim + dim) concatenation is built."""
+        w, k = self.D[0].weight, z.shape[1]
+        return F.linear(z, w[:, :k]) + F.linear(x, w[:, k:], self.D[0].bias)
+
     def pair_logits(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """D(z, x) on (n, z_dim) and (n, dim): (n, 1) logits."""
-        return self.D(torch.cat([z, x], dim=1))
+        """D(z, x) = D(cat(z, x)) on (n, z_dim) and (n, dim): (n, 1) logits."""
+        return self.D[1:](self.first_layer(z, x))
 
     def train_step(self, x, y=None):
         p = self.params
@@ -101,7 +108,7 @@ class VEEGAN(Method):
             z_g = z_r + p.recon_noise_std * torch.randn_like(z_r) if p.recon_noise_std else z_r  # ~ p_θ(z|x)
         n = z.shape[0]
         # One D pass over both pair kinds: rows [:n] = (z, G(z)), rows [n:] = (z_g, x).
-        logits = self.pair_logits(torch.cat([z, z_g]), torch.cat([x_g, x]))
+        logits = self.D[1:](torch.cat([self.first_layer(z, x_g), self.first_layer(z_g, x)]))
         loss_d = pair_d_loss(logits[:n], logits[n:])  # O_LR
         recon = reconstruction_loss(z, self.F(x_g))
         d_params = list(self.D.parameters())

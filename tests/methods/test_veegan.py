@@ -104,9 +104,17 @@ def test_train_step_reconstruction_term_on_hand_made_linear_g_and_f_equals_numpy
 
 # -- what D sees ------------------------------------------------------------------------------------------
 def _spy_d_inputs(m):
-    seen, orig = [], m.D.forward
-    m.D.forward = lambda inp: (seen.append(inp.detach().clone()), orig(inp))[1]
+    """Record every (z, x) pair block D's first layer is applied to, as cat(z, x) (D's input)."""
+    seen, orig = [], m.first_layer
+    m.first_layer = lambda z, x: (seen.append(torch.cat([z, x], 1).detach().clone()), orig(z, x))[1]
     return seen
+
+
+def test_pair_logits_are_d_on_the_concatenated_pair():
+    m, _ = build("veegan")
+    z, x = torch.randn(7, 256), torch.randn(7, 2)
+    # column-block first layer vs gan's D on cat(z, x): float32 sums in another order, 1e-6 absolute on O(0.1)
+    assert torch.allclose(m.pair_logits(z, x), m.D(torch.cat([z, x], 1)), rtol=0, atol=1e-6)
 
 
 def test_d_takes_z_dim_plus_data_dim_and_sees_generator_and_reconstructor_pairs():
@@ -116,13 +124,13 @@ def test_d_takes_z_dim_plus_data_dim_and_sees_generator_and_reconstructor_pairs(
     before = copy.deepcopy(m)
     noise, seen = _spy_noise(m), _spy_d_inputs(m)
     m.train_step(x, y)
-    assert len(seen) == 1 and seen[0].shape == (128 + 512, 258)  # one D pass over both kinds (Alg. 1 is simultaneous)
+    assert [s.shape for s in seen] == [(128, 258), (512, 258)]  # one D pass (Alg. 1 is simultaneous), two kinds
     z = noise[0]
     with torch.no_grad():
         gen_pairs = torch.cat([z, before.G(z)], 1)  # (z, G(z)), G before its update
         rec_pairs = torch.cat([before.F(x), x], 1)  # (F(x), x) on the real batch
-    assert torch.equal(seen[0][:128], gen_pairs)
-    assert torch.equal(seen[0][128:], rec_pairs)
+    assert torch.equal(seen[0], gen_pairs)
+    assert torch.equal(seen[1], rec_pairs)
 
 
 def test_reconstructor_pairs_draw_z_from_n_of_f_x_and_identity():
@@ -132,8 +140,8 @@ def test_reconstructor_pairs_draw_z_from_n_of_f_x_and_identity():
     seen = _spy_d_inputs(m)
     m.train_step(x, y)
     with torch.no_grad():
-        eps = seen[0][128:, :256] - before.F(x)
-    assert torch.equal(seen[0][128:, 256:], x)
+        eps = seen[1][:, :256] - before.F(x)
+    assert torch.equal(seen[1][:, 256:], x)
     # 512·256 = 131,072 draws of N(0, 1): std of the mean 0.0028, of the std 0.002; 5σ bounds
     assert eps.mean().item() == pytest.approx(0.0, abs=0.014)
     assert eps.std().item() == pytest.approx(1.0, abs=0.01)
