@@ -98,7 +98,42 @@ def test_resume_of_a_finished_run_runs_nothing_and_exits_0(smoke_run, capsys):
     assert after.equals(before)
 
 
-def test_a_failing_trial_is_recorded_exit_1_and_the_report_still_builds(ray_env, tmp_path, capsys):
+def test_failed_and_diverged_trials(ray_env, tmp_path, capsys):
+    """A trial that raises is `failed` (exit 1, the others finish, the report builds); a NaN trial is
+    `diverged` (a result: exit 0, counted in the report, never averaged in)."""
+    suite = tmp_path / "faulty.yaml"
+    suite.write_text(textwrap.dedent("""
+        name: faulty
+        datasets: [grid25]
+        methods: [gan, oracle, collapsed]
+        metrics: [modes]
+        params:
+          collapsed: {mode: 99}   # grid25 has 25 modes: construction raises in the worker
+          gan: {lr: 1.0e+30}      # the first steps overflow: a non-finite loss
+        profiles:
+          smoke: {steps: 5, seeds: 1}
+          default: {steps: 5, seeds: 1}
+          paper: {steps: 5, seeds: 1}
+        """))
+    rc = main(["run", "--suite", str(suite), "--profile", "smoke", "--out", str(tmp_path / "f")])
+    captured = capsys.readouterr()
+    assert rc == 1 and "1 trial(s) failed" in captured.err
+    run_dir = only_run_dir(tmp_path / "f", "faulty")
+    t = pq.read_table(run_dir / "trials.parquet").to_pandas().set_index("method")
+    assert t.loc["collapsed", "status"] == "failed" and "mode 99 out of range" in t.loc["collapsed", "error"]
+    assert t.loc["gan", "status"] == "diverged" and "non-finite" in t.loc["gan", "error"]
+    assert t.loc["oracle", "status"] == "completed"
+    md = (run_dir / "report" / "leaderboard.md").read_text()
+    assert "| gan | 0 (1 diverged) |" in md and "*collapsed (reference)* | 0 (1 failed) |" in md
+
+    no_fail = tmp_path / "diverging.yaml"
+    no_fail.write_text(suite.read_text().replace("name: faulty", "name: diverging")
+                       .replace("methods: [gan, oracle, collapsed]", "methods: [gan, oracle]"))
+    assert main(["run", "--suite", str(no_fail), "--profile", "smoke", "--out", str(tmp_path / "f")]) == 0
+    capsys.readouterr()
+
+
+def test_a_failing_only_run_has_no_report_and_from_replays_a_run(ray_env, tmp_path, capsys):
     suite = tmp_path / "failing.yaml"
     suite.write_text(textwrap.dedent("""
         name: failing
@@ -106,7 +141,7 @@ def test_a_failing_trial_is_recorded_exit_1_and_the_report_still_builds(ray_env,
         methods: [oracle]
         metrics: [modes]
         params:
-          oracle: {mode: 99}   # grid25 has 25 modes: construction raises in the worker
+          oracle: {mode: 99}
         profiles:
           smoke: {steps: 2, seeds: 1}
           default: {steps: 2, seeds: 1}
@@ -116,10 +151,8 @@ def test_a_failing_trial_is_recorded_exit_1_and_the_report_still_builds(ray_env,
     ok_suite.write_text(suite.read_text().replace("{mode: 99}", "{mode: 0}").replace("name: failing", "name: ok"))
     rc = main(["run", "--suite", str(suite), "--profile", "smoke", "--out", str(tmp_path / "r")])
     captured = capsys.readouterr()
-    assert rc == 1 and "1 trial(s) failed" in captured.err
+    assert rc == 1
     run_dir = only_run_dir(tmp_path / "r", "failing")
-    t = pq.read_table(run_dir / "trials.parquet").to_pandas()
-    assert list(t.status) == ["failed"] and "mode 99 out of range" in t.error[0]
     # no completed trial: the report says so (exit 1) and writes nothing
     assert "no completed trial" in captured.err and not (run_dir / "report").exists()
     rc = main(["run", "--suite", str(ok_suite), "--profile", "smoke", "--out", str(tmp_path / "r")])
@@ -137,3 +170,13 @@ def test_a_failing_trial_is_recorded_exit_1_and_the_report_still_builds(ray_env,
     assert replay["config_hash"] == json.loads((ok_run / "run.json").read_text())["config_hash"]
     assert replay["selection"] == {"profile": "smoke", "suite": str(ok_suite), "methods": None, "datasets": None,
                                    "seeds": None}
+
+
+def test_max_concurrent_is_respected(ray_env, tmp_path):
+    rc = main(["run", "--suite", "mode_collapse", "--profile", "smoke", "--methods", "gan", "--datasets",
+               "ring8_mgan", "--seeds", "3", "--max-concurrent", "1", "--out", str(tmp_path), "--no-report"])
+    assert rc == 0
+    t = pq.read_table(only_run_dir(tmp_path, "mode_collapse") / "trials.parquet").to_pandas()
+    t = t.sort_values("started_at")
+    # one at a time: each trial starts after the previous one finished
+    assert (t.started_at.iloc[1:].to_numpy() >= t.finished_at.iloc[:-1].to_numpy()).all()
