@@ -43,6 +43,7 @@ class Override(Schedule):
     datasets: list[str] | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     note: str = ""  # why: the paper section this override follows
+    protocol: str | None = None  # a tag naming the source protocol (e.g. "mdgan-2d"); paper-vs-ours matches it
 
     def matches(self, method: str, dataset: str) -> bool:
         return ((self.methods is None or method in self.methods)
@@ -98,6 +99,7 @@ class TrialSpec(_Strict):
     params: dict[str, Any]  # the method's full Params (defaults included)
     metrics: list[str]
     overrides: list[str] = Field(default_factory=list)  # notes of the profile overrides applied
+    protocols: list[str] = Field(default_factory=list)  # protocol tags of the overrides applied
 
     @property
     def trial_id(self) -> str:
@@ -327,7 +329,7 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
             schedule = {"steps": prof.steps, "n_evals": prof.n_evals, "eval_every": prof.eval_every,
                         "checkpoint_every": prof.checkpoint_every}
             layers = [cfg.params.get(method, {}), prof.params.get(method, {})]
-            notes = []
+            notes, protocols = [], []
             for ov in prof.overrides:
                 if ov.matches(method, dataset):
                     for key in ("steps", "n_evals", "eval_every", "checkpoint_every"):
@@ -343,11 +345,13 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                         layer = {k: v for k, v in ov.params.items() if k in fields}
                     layers.append(layer)
                     notes.append(ov.note or json.dumps(ov.model_dump(exclude_defaults=True), sort_keys=True))
+                    if ov.protocol and ov.protocol not in protocols:
+                        protocols.append(ov.protocol)
             params = resolve_method_params(method, *layers, where=f"suite {cfg.name!r} profile {profile!r}")
             evals = eval_schedule(schedule["steps"], schedule["n_evals"], schedule["eval_every"])
             for seed in range(n_seeds):
                 trials.append(TrialSpec(
                     suite=cfg.name, profile=profile, method=method, dataset=dataset, seed=seed,
                     steps=schedule["steps"], eval_steps=evals, checkpoint_every=schedule["checkpoint_every"],
-                    params=params, metrics=list(cfg.metrics), overrides=notes))
+                    params=params, metrics=list(cfg.metrics), overrides=notes, protocols=protocols))
     return RunPlan(suite=cfg, profile=profile, trials=trials)

@@ -170,7 +170,9 @@ def test_mode_collapse_paper_profile_follows_each_datasets_protocol():
     assert md.steps == 40_000 and md.params["lr"] == pytest.approx(1e-3) and md.params["z_dist"] == "uniform"
     assert md.params["embed_out"] == "sigmoid_box" and md.params["lr_halve_every"] == 10_000
     assert plan[("deligan", "grid25")].params["z_dim"] == 2  # mixture latents keep their normal ε
-    assert plan[("mgan", "ring8_mgan")].steps == 25_000 and plan[("mgan", "ring8_mgan")].overrides == []
+    assert plan[("mgan", "ring8_mgan")].steps == 25_000 and plan[("mgan", "ring8_mgan")].protocols == ["mgan-2d"]
+    assert md.protocols == ["mdgan-2d"] and plan[("gan", "gm9")].protocols == ["gmgan-toy"]
+    assert plan[("oracle", "deligan_uni")].protocols == ["deligan-toy"]
     assert plan[("gmgan_static", "gm9")].params["n_gaussians"] == 9 and plan[("gan", "gm9")].params["z_dim"] == 100
     assert plan[("gan", "deligan_bimodal")].params["hidden_act"] == "tanh"
     assert plan[("pcmgan", "ring8_mgan")].params["cov"] == "full"
