@@ -139,7 +139,8 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
            "finished_at": started}
     out = TrialOutput(row)
     hparams: dict = {"params": spec.params, "steps": spec.steps, "eval_steps": spec.eval_steps,
-                     "overrides": spec.overrides, "device": str(device), "torch_threads": torch.get_num_threads(),
+                     "overrides": spec.overrides, "protocols": spec.protocols, "device": str(device),
+                     "torch_threads": torch.get_num_threads(),
                      "seeding": "python/numpy/torch seeded with the trial seed; data drawn with it; batches from "
                                 "a torch.Generator seeded with it; evaluation RNG fixed per (trial, step)"}
     step = 0
