@@ -108,8 +108,9 @@ class ACGAN(Method):
         y = y.to(self.device).long()
         with torch.set_grad_enabled(not p.fresh_fakes_for_g):  # G's graph is kept only if G reuses these
             fake, c = self.fakes(y)
-        s_real, c_real = self.heads(x)
-        s_fake, c_fake = self.heads(fake.detach())
+        s_all, c_all = self.heads(torch.cat([x, fake.detach()]))  # one pass through the body for both
+        m = x.shape[0]
+        s_real, c_real, s_fake, c_fake = s_all[:m], c_all[:m], s_all[m:], c_all[m:]
         l_s = source_loglik(s_real, s_fake)
         l_c = class_loglik(c_real, y, c_fake, c)
         # AC-GAN §3: D maximises L_S + L_C (body and both heads, one optimiser).

@@ -93,8 +93,9 @@ class InfoGAN(Method):
 
     def d_step(self, x: torch.Tensor, fake: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One step of body + D head + Q head on L_D − λ L_I; fakes detached, so G does not move."""
-        d_real, _ = self.heads(x)
-        d_fake, q_fake = self.heads(fake.detach())
+        d_all, q_all = self.heads(torch.cat([x, fake.detach()]))  # one pass through the body for both
+        m = x.shape[0]
+        d_real, d_fake, q_fake = d_all[:m], d_all[m:], q_all[m:]  # Q sees only the fakes (their c is known)
         l_i = info_lower_bound(q_fake, c)
         # Eq. 6, D and Q side: D maximises V(D, G) (Goodfellow Eq. 1), Q maximises λ L_I: minimise L_D − λ L_I.
         loss = d_loss(d_real, d_fake) - self.params.lam * l_i

@@ -104,8 +104,9 @@ def test_train_step_gradients_are_the_paper_updates():
     l_s, l_c = source_loglik(s_real, s_fake), class_loglik(c_real, y, c_fake, c)
     d_params = [*before.body.parameters(), *before.s_head.parameters(), *before.c_head.parameters()]
     want = torch.autograd.grad(-(l_s + l_c), d_params, retain_graph=True)
-    # same float32 ops on the same values: 1e-5 relative / 1e-8 absolute is summation-order rounding
-    assert all(torch.allclose(g, w, rtol=1e-5, atol=1e-8) for g, w in zip(d_grads[0], want))
+    # float32 sums of O(1) terms over ≤ 640 rows, in another order (D's step runs reals and fakes as one batch):
+    # rounding ~1e-7 absolute survives cancellation (D's bias gradient: ±0.5 terms cancel to ~2e-5), so 1e-6
+    assert all(torch.allclose(g, w, rtol=1e-5, atol=1e-6) for g, w in zip(d_grads[0], want))
     assert losses["l_s"] == pytest.approx(l_s.item(), rel=1e-6)
     assert losses["l_c"] == pytest.approx(l_c.item(), rel=1e-6)
     assert losses["loss_d"] == pytest.approx(-(l_s + l_c).item(), rel=1e-6)
@@ -119,7 +120,7 @@ def test_train_step_gradients_are_the_paper_updates():
         getattr(ref, part).load_state_dict(getattr(m, part).state_dict())
     s_f, c_f = ref.heads(ref.G(g_in))
     want_g = torch.autograd.grad(generator_loss(s_f, c_f, c), list(ref.G.parameters()))
-    assert all(torch.allclose(g, w, rtol=1e-5, atol=1e-8) for g, w in zip(g_grads[0], want_g))
+    assert all(torch.allclose(g, w, rtol=1e-5, atol=1e-6) for g, w in zip(g_grads[0], want_g))
     assert losses["loss_g"] == pytest.approx(generator_loss(s_f, c_f, c).item(), rel=1e-6)
 
 

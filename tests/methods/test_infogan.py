@@ -97,8 +97,9 @@ def test_train_step_gradients_are_the_paper_updates():
     gi = [g if g is not None else z for g, z in zip(gi, zero(body + dh + qh))]
     nb, nd = len(body), len(dh)
     got = d_grads[0]
-    # same float32 ops on the same values: 1e-5 relative / 1e-8 absolute is summation-order rounding
-    close = lambda a, b: torch.allclose(a, b, rtol=1e-5, atol=1e-8)  # noqa: E731
+    # float32 sums of O(1) terms over ≤ 640 rows, in another order (D's step runs reals and fakes as one batch):
+    # rounding ~1e-7 absolute survives cancellation (D's bias gradient: ±0.5 terms cancel to ~2e-5), so 1e-6
+    close = lambda a, b: torch.allclose(a, b, rtol=1e-5, atol=1e-6)  # noqa: E731
     # shared body: the GAN loss AND −λ L_I; D head: the GAN loss only; Q head: −λ L_I only
     assert all(close(g, a + b) for g, a, b in zip(got[:nb], gd[:nb], gi[:nb]))
     assert all(close(g, a) for g, a in zip(got[nb:nb + nd], gd[nb:nb + nd]))
