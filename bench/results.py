@@ -29,10 +29,12 @@ METRICS_SCHEMA = pa.schema([
     ("seed", pa.int64()), ("step", pa.int64()), ("metric", pa.string()), ("value", pa.float64()),
     ("sigma", pa.float64()), ("subset", pa.string()),
 ])
-# Generated 2-D points kept for the figures (the report reads only Parquet): a few hundred per eval step.
+# Generated 2-D points kept for the figures (the report reads only Parquet): a few hundred per eval step from
+# the mixture (component null) and, for methods with several latent components, a few hundred drawn per
+# component (component = its index).
 SAMPLES_SCHEMA = pa.schema([
     ("trial_id", pa.string()), ("dataset", pa.string()), ("method", pa.string()), ("seed", pa.int64()),
-    ("step", pa.int64()), ("x", pa.float64()), ("y", pa.float64()),
+    ("step", pa.int64()), ("x", pa.float64()), ("y", pa.float64()), ("component", pa.int64()),
 ])
 STATUSES = ("completed", "failed", "diverged")
 TABLES = {"trials": TRIALS_SCHEMA, "metrics": METRICS_SCHEMA, "samples": SAMPLES_SCHEMA}

@@ -53,23 +53,56 @@ def eval_seed(trial_id: str, step: int) -> int:
     return int(hashlib.sha256(f"{trial_id}:{step}".encode()).hexdigest()[:15], 16)
 
 
-def evaluate(method, data_spec, metrics: list[Metric], seed: int, n_keep: int = N_SAMPLES_KEPT):
-    """Sample once (the largest count any metric needs) under a forked RNG seeded with `seed`, so training's
-    random streams are untouched, plus per-component draws for the metrics that need latent components;
-    return ({metric: value}, kept points (n_keep, d))."""
-    plain = [m for m in metrics if not m.needs_components]
+@dataclass
+class Evaluation:
+    """One evaluation step: values[(metric, sigma)] (a float or a {subset: value} dict; sigma None at the
+    training scale), kept points (n_keep, d) and kept per-component points with their component."""
+
+    values: dict
+    points: np.ndarray
+    component_points: np.ndarray | None = None
+    components: np.ndarray | None = None
+
+
+def evaluate(method, data_spec, metrics: list[Metric], seed: int, *, final: bool = True,
+             n_keep: int = N_SAMPLES_KEPT) -> Evaluation:
+    """All draws under a forked RNG seeded with `seed`, so training's random streams are untouched: one
+    sample for the plain metrics (the largest count any needs), per-component draws for the metrics that need
+    latent components, and — at the final step — one draw per latent scale σ for the metrics with `sigmas`."""
+    plain = [m for m in metrics if not m.needs_components and not m.sigmas]
     by_component = [m for m in metrics if m.needs_components]
+    by_sigma = [m for m in metrics if m.sigmas] if final else []
     n = max([m.n_samples for m in plain] + [n_keep])
     devices = [method.device] if method.device.type == "cuda" else []
+    values: dict = {}
+    comp_x = comps = None
     with torch.random.fork_rng(devices=devices, device_type="cuda"):
         torch.manual_seed(seed)
         with torch.no_grad():
             samples = _to_numpy(method.sample(n), n)
-            if by_component:
-                comp_samples, comps = _sample_per_component(method, max(m.n_samples for m in by_component))
-    values = {m.name: m(samples, data_spec) for m in plain}
-    values.update({m.name: m(comp_samples, data_spec, comps) for m in by_component})
-    return {m.name: values[m.name] for m in metrics}, samples[:n_keep]
+            if by_component or method.n_components > 1:
+                n_comp = max([m.n_samples for m in by_component] + [n_keep])
+                comp_x, comps = _sample_per_component(method, n_comp)
+            sigmas = sorted({s for m in by_sigma for s in m.sigmas})
+            scaled = {s: _to_numpy(method.sample(max(m.n_samples for m in by_sigma), scale=s),
+                                   max(m.n_samples for m in by_sigma)) for s in sigmas}
+    for m in plain:
+        values[(m.name, None)] = m(samples, data_spec)
+    for m in by_component:
+        values[(m.name, None)] = m(comp_x, data_spec, comps)
+    for m in by_sigma:
+        for s in m.sigmas:
+            values[(m.name, s)] = m(scaled[s], data_spec)
+    keep = None if comp_x is None else _spread_keep(comps, n_keep)
+    return Evaluation(values, samples[:n_keep], None if keep is None else comp_x[keep],
+                      None if keep is None else comps[keep])
+
+
+def _spread_keep(comps: np.ndarray, n_keep: int) -> np.ndarray:
+    """Indices of about n_keep points spread evenly over the components (the first ones of each block)."""
+    k = int(comps.max()) + 1
+    per = max(1, n_keep // k)
+    return np.concatenate([np.flatnonzero(comps == c)[:per] for c in range(k)])
 
 
 def _to_numpy(x: torch.Tensor, n: int) -> np.ndarray:
@@ -90,18 +123,22 @@ def _sample_per_component(method, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _metric_rows(spec: TrialSpec, trial_id: str, step: int, values: dict) -> list[dict]:
     rows = []
-    for name, value in values.items():
+    for (name, sigma), value in values.items():
         subsets = value if isinstance(value, dict) else {"all": value}
         for subset, v in subsets.items():
             rows.append({"trial_id": trial_id, "suite": spec.suite, "dataset": spec.dataset,
                          "method": spec.method, "seed": spec.seed, "step": step, "metric": name,
-                         "value": float(v), "sigma": None, "subset": subset})
+                         "value": float(v), "sigma": sigma, "subset": subset})
     return rows
 
 
-def _sample_rows(spec: TrialSpec, trial_id: str, step: int, pts: np.ndarray) -> list[dict]:
+def _sample_rows(spec: TrialSpec, trial_id: str, step: int, pts: np.ndarray,
+                 components: np.ndarray | None = None) -> list[dict]:
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        return []
+    comps = [None] * len(pts) if components is None else [int(c) for c in components]
     return [{"trial_id": trial_id, "dataset": spec.dataset, "method": spec.method, "seed": spec.seed,
-             "step": step, "x": float(p[0]), "y": float(p[1])} for p in pts if pts.shape[1] == 2]
+             "step": step, "x": float(p[0]), "y": float(p[1]), "component": c} for p, c in zip(pts, comps)]
 
 
 def _rng_state(batch_gen: torch.Generator) -> dict:
@@ -207,8 +244,10 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
 
 def _eval_into(out: TrialOutput, spec, trial_id, step, method, data_spec, metrics) -> None:
     try:
-        values, pts = evaluate(method, data_spec, metrics, eval_seed(trial_id, step))
+        ev = evaluate(method, data_spec, metrics, eval_seed(trial_id, step), final=step == spec.steps)
     except Diverged as e:
         raise Diverged(f"{e} at step {step}") from None
-    out.metrics.extend(_metric_rows(spec, trial_id, step, values))
-    out.samples.extend(_sample_rows(spec, trial_id, step, pts))
+    out.metrics.extend(_metric_rows(spec, trial_id, step, ev.values))
+    out.samples.extend(_sample_rows(spec, trial_id, step, ev.points))
+    if ev.component_points is not None:
+        out.samples.extend(_sample_rows(spec, trial_id, step, ev.component_points, ev.components))

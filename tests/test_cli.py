@@ -18,7 +18,7 @@ def run_cli(capsys, *argv):
     (["run", "--suite", "mode_colapse"], ["unknown suite 'mode_colapse'", "did you mean 'mode_collapse'?",
                                           "available: mode_collapse"]),
     (["run", "--suite", "mode_collapse", "--methods", "gna"], ["unknown method 'gna'", "did you mean 'gan'?",
-                                                               "available: collapsed,"]),
+                                                               "available: ", "gan, "]),
     (["run", "--suite", "mode_collapse", "--datasets", "grid_25"], ["unknown dataset 'grid_25'",
                                                                     "did you mean 'grid25'?"]),
     (["run", "--suite", "mode_collapse", "--profile", "fast"], ["--profile 'fast'",

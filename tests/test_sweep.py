@@ -61,7 +61,13 @@ def test_smoke_sweep_tables_have_the_schema_and_row_counts(smoke_run):
     latent = 2 * (6 + 6 + 3 * 5 + 5 + 2 * 5)
     assert len(m) == 2 * (10 * (5 * 6 + 3) + latent)
     assert not m.duplicated(["trial_id", "step", "metric", "sigma", "subset"]).any()
-    assert len(samples) == 60 * 2 * 512
+    s = samples.to_pandas()
+    assert (s.component.isna()).sum() == 60 * 2 * 512  # the mixture's 512 points per evaluation
+    # per-component points (≈ 512 spread over the components) for every method with several components
+    multi = s[s.component.notna()]
+    assert set(multi.method) == {"deligan", "gmgan_static", "gmgan_dynamic", "gmgan_supervised", "pcmgan", "mgan",
+                                 "oracle", "collapsed"}
+    assert multi[multi.method == "mgan"].groupby(["trial_id", "step"]).component.nunique().eq(8).all()
 
 
 def test_calibration_rows_in_the_sweeps_own_parquet(smoke_run):

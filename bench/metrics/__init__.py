@@ -27,6 +27,7 @@ class Metric:
     unit: str = ""
     applies: Callable[..., str | None] = lambda spec: None  # returns why it does not apply, or None
     needs_components: bool = False  # fn(samples, spec, components): samples drawn per latent component
+    sigmas: tuple[float, ...] = ()  # latent scales to evaluate at (final step only; rows carry `sigma`)
     protocol: dict = field(default_factory=dict)  # documented choices, recorded with every trial
 
     def not_applicable(self, spec, method=None) -> str | None:

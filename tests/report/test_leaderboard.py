@@ -35,7 +35,7 @@ def make_run(root, name="run1", values=VALUES, diverged=(("c", 2),), prefix=""):
         rows.append({**rows[0], "step": 100, "subset": "component0", "value": -999.0})
         write_trial_part(run, trial(tid, method, seed, "completed"), rows,
                          [{"trial_id": tid, "dataset": "grid25", "method": method, "seed": seed, "step": 100,
-                           "x": 0.0, "y": 0.0}])
+                           "x": 0.0, "y": 0.0, "component": None}])
     for method, seed in diverged:
         tid = f"{prefix}{method}{seed}"
         # its last evaluation before divergence had a great value: it must not be averaged in
