@@ -1,4 +1,5 @@
-"""`ensemble_gan`: Ensemble-GAN, DeLiGAN's ensemble baseline (Gurumurthy et al. 2017, §5.2; toy experiment only).
+"""`ensemble_gan`: Ensemble-GAN, DeLiGAN's ensemble baseline (Gurumurthy et al. 2017, §5.2). Appears in the toy
+experiment only (Fig. 3, qualitative); §5.4 calls it "prohibitively expensive" for CIFAR (seed-review B2).
 
 "An ensemble-of-N-generators setting for DeLiGAN. During training, we randomly choose one of the generators
 G_i for training and update its parameters along with μ_i, σ_i." So: N complete generators (each the shared G

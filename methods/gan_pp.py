@@ -1,4 +1,5 @@
-"""`gan_pp`: GAN++, DeLiGAN's extra-layer baseline (Gurumurthy et al. 2017, §5.2; Table 1).
+"""`gan_pp`: GAN++, DeLiGAN's extra-layer baseline (Gurumurthy et al. 2017, §5.2). Appears in the toy experiment
+(Fig. 3, qualitative) and in CIFAR-10 Table 1 (m-IS); not in the MNIST or sketch experiments (seed-review B2).
 
 "Instead of mixture of Gaussian layer, we add a fully connected layer containing N neurons between the input
 (z) and the generator": G(z) = gan's G applied to h = act(W z + b), W ∈ R^{N×z_dim}. gan's G then reads an

@@ -1,4 +1,5 @@
-"""`moe_gan`: MoE-GAN, DeLiGAN's mixture-of-experts baseline (Gurumurthy et al. 2017, §5.2; Table 1).
+"""`moe_gan`: MoE-GAN, DeLiGAN's mixture-of-experts baseline (Gurumurthy et al. 2017, §5.2). Appears in the toy
+experiment (Fig. 3, qualitative) and in CIFAR-10 Table 1 (m-IS); not in MNIST or sketches (seed-review B2).
 
 "We just append a uniform discrete variable via a N-dimensional one-hot encoding to the random input z":
 G's input is z' = [z, onehot(i)] with z from the shared prior and i ~ U{0, …, N−1} drawn per sample, so G's

@@ -1,4 +1,5 @@
-"""`nx_gan`: Nx-GAN, DeLiGAN's wide-generator baseline (Gurumurthy et al. 2017, §5.2; toy experiment only).
+"""`nx_gan`: Nx-GAN, DeLiGAN's wide-generator baseline (Gurumurthy et al. 2017, §5.2). Appears in the toy
+experiment only (Fig. 3, qualitative); §5.4 calls it "prohibitively expensive" for CIFAR (seed-review B2).
 
 "We increase number of parameters in the generator network N times by having N times more neurons in the
 hidden layer": every hidden layer of G is `width_mult` = N times as wide as the shared G's (`g_hidden`);
@@ -9,8 +10,9 @@ The two halves of the sentence agree only for a one-hidden-layer G (the paper's 
 profile here: 2 -> 32·50 -> 2, ≈ N× the parameters). On the shared two-hidden-layer G (MGAN Table 3: 128, 128)
 N× the units of each layer gives ≈ N²× the parameters of the middle layer: 6,400 × 6,400 at N = 50, 42.6 M
 parameters in G against gan's 49,666 (≈ 858×). We keep the text's mechanism (N× the neurons, every hidden
-layer); `width_mult` ≈ 11 is the "N× the parameters" reading on the shared G (2.48 M ≈ 50 × 49,666).
-DeLiGAN §5.4 calls Nx-GAN "prohibitively expensive" on CIFAR, and it has no image row.
+layer); the "N× the parameters" reading on the shared G is width_mult 11 (2.35 M ≈ 47 × 49,666; 12 gives 56×).
+Cost (one core, interleaved with `gan`): width_mult 50 ≈ 340× gan's ms/step on the shared networks, 11 ≈ 16×,
+4 ≈ 3.2×, 2 ≈ 1.4×; on the DeLiGAN toy networks 50 ≈ 1.5×. Profiles that run the shared networks set it lower.
 """
 from __future__ import annotations
 
