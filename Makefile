@@ -48,7 +48,10 @@ report: $(STAMP)
 	@test -n "$(RUN)" || { echo "usage: make report RUN=results/<suite>/<run_id>" >&2; exit 2; }
 	$(PY) -m bench report $(RUN)
 
+# The report test opens index.html in headless Chromium: Debian's package, installed only when absent.
 test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { echo "== installing Debian's chromium for the report test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(PY) -m pytest -n 2 --dist loadgroup $(TEST_ARGS)
 
 perf: $(STAMP)

@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="build report/ from one or several run folders")
     rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     rep.add_argument("--out", type=Path, help="report folder (default: RUN_DIR/report/ of the first run)")
+    rep.add_argument("--screenshot", action="store_true",
+                     help="open index.html in headless Chromium: check images and console, save screenshot.png")
     return p
 
 
@@ -142,7 +144,7 @@ def cmd_run(args, argv: list[str]) -> int:
     return 1 if summary.failed else 0
 
 
-def _report(run_dirs, out) -> int:
+def _report(run_dirs, out, screenshot: bool = False) -> int:
     from bench.report.build import EmptyRun, build_report
 
     try:
@@ -151,6 +153,19 @@ def _report(run_dirs, out) -> int:
         print(f"bench report: {e}", file=sys.stderr)
         return 1
     print(f"report: {index}")
+    if screenshot:
+        from bench.report.browser import check_in_browser
+
+        try:
+            check = check_in_browser(index, index.parent / "screenshot.png")
+        except (FileNotFoundError, OSError) as e:
+            raise UserError(f"--screenshot: {e}") from None
+        print(f"browser: images {check.images_loaded} loaded, {len(check.console)} console message(s), "
+              f"screenshot {check.screenshot}")
+        if not check.ok:
+            for line in check.console:
+                print(f"  console: {line}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -163,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return cmd_run(args, ["bench", *argv])
         if args.command == "report":
-            return _report(args.run_dirs, args.out)
+            return _report(args.run_dirs, args.out, args.screenshot)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

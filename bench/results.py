@@ -106,12 +106,12 @@ def merge_parts(run_dir: Path) -> dict[str, int]:
     counts = {}
     for name, schema in TABLES.items():
         file_name = "trial.parquet" if name == "trials" else f"{name}.parquet"
-        new = [pq.read_table(p / file_name, schema=schema) for p in parts]
+        new = [_conform(pq.read_table(p / file_name), schema) for p in parts]
         new_ids = {p.name for p in parts}
         old_path = run_dir / f"{name}.parquet"
         tables = []
         if old_path.exists():
-            old = pq.read_table(old_path, schema=schema)
+            old = _conform(pq.read_table(old_path), schema)
             # Rows of trials that have a part now are replaced by the part's rows.
             keep = [tid not in new_ids for tid in old.column("trial_id").to_pylist()]
             tables.append(old.filter(pa.array(keep, type=pa.bool_())))
@@ -137,11 +137,17 @@ def dedupe(table: pa.Table, keys: list[str] | None) -> pa.Table:
 
 # -- readers -------------------------------------------------------------------------------------------
 def read_table(run_dir: Path, name: str):
-    """A run table as a pandas DataFrame (empty with the declared columns if the file is absent)."""
+    """A run table as a pandas DataFrame with the declared columns (empty if the file is absent). A column the
+    schema gained after the file was written (e.g. samples' `component`) reads as nulls."""
     path = Path(run_dir) / f"{name}.parquet"
     schema = TABLES[name]
-    table = pq.read_table(path, schema=schema) if path.exists() else schema.empty_table()
-    return table.to_pandas()
+    return _conform(pq.read_table(path), schema).to_pandas() if path.exists() else schema.empty_table().to_pandas()
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    cols = [table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+            for f in schema]
+    return pa.Table.from_arrays(cols, schema=schema)
 
 
 def read_run(run_dir: Path) -> dict:

@@ -76,6 +76,7 @@ class SuiteConfig(_Strict):
     resources: Resources = Resources()
     profiles: dict[ProfileName, Profile]
     hparams_note: str = "Hyper-parameters are each paper's defaults, untuned."
+    dataset_groups: dict[str, list[str]] = Field(default_factory=dict)  # report: leaderboards over groups
 
     @model_validator(mode="after")
     def _every_profile(self):
@@ -222,6 +223,9 @@ def _check_names(cfg: SuiteConfig, path: Path) -> None:
         _require(METRICS, name, f"{where}: metrics")
     for name in cfg.params:
         _require(METHODS, name, f"{where}: params")
+    for group, names in cfg.dataset_groups.items():
+        for name in names:
+            _require(DATASETS, name, f"{where}: dataset_groups.{group}")
     for pname, prof in cfg.profiles.items():
         for name in prof.params:
             _require(METHODS, name, f"{where}: profiles.{pname}.params")

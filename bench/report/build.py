@@ -1,7 +1,7 @@
-"""`bench report RUN_DIR [RUN_DIR …] [--out DIR]`: every report file, written atomically, from Parquet only."""
+"""`bench report RUN_DIR [RUN_DIR …] [--out DIR]`: every report file from the Parquet tables only, each written
+atomically: leaderboard.{md,csv,html,tex}, paper_vs_ours.{md,csv,tex}, figures/*.{png,pdf}, index.html."""
 from __future__ import annotations
 
-import html
 import os
 from pathlib import Path
 
@@ -33,7 +33,20 @@ def _metric_order(data) -> list[str]:
     return order
 
 
+def _groups(data) -> dict[str, list[str]]:
+    present = set(data.trials["dataset"])
+    groups: dict[str, list[str]] = {}
+    for run in data.runs:
+        for name, datasets in run.get("suite_config", {}).get("dataset_groups", {}).items():
+            kept = [d for d in datasets if d in present]
+            if len(kept) >= 2:
+                groups.setdefault(name, kept)
+    return groups
+
+
 def _notes(data) -> list[str]:
+    from bench.report.stats import ALPHA
+
     notes = []
     for run in data.runs:
         cfg = run.get("suite_config", {})
@@ -41,10 +54,12 @@ def _notes(data) -> list[str]:
                      f"seeds {run.get('seeds', '?')}, code {run.get('code_version', '?')}, "
                      f"config {str(run.get('config_hash', '?'))[:8]}")
         if cfg.get("hparams_note"):
-            notes.append(f"hyper-parameters: {cfg['hparams_note'].strip()}")
+            notes.append(f"hyper-parameters: {' '.join(cfg['hparams_note'].split())}")
     notes.append("cells: mean ± std [95 % Student-t interval] over seeds at each trial's final evaluation step; "
-                 "best (rank 1) in bold; only completed trials enter a cell; the trials column counts "
-                 "diverged/failed trials; oracle/collapsed are calibration rows (never ranked)")
+                 f"best (rank 1) in bold, ≈ where Welch's t-test does not find it better than the runner-up "
+                 f"(p ≥ {ALPHA}, or n < 2); only completed trials enter a cell and the trials column counts the "
+                 "diverged/failed ones; oracle/collapsed are calibration rows, never ranked; cost columns: "
+                 "parameters, mean wall time per trial, training steps per second")
     return list(dict.fromkeys(notes))
 
 
@@ -55,7 +70,7 @@ def _write_text(path: Path, text: str) -> None:
 def build_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
     """Write the report; returns the path of index.html. Raises EmptyRun (nothing written) when no trial
     completed, UserError on bad input."""
-    from bench.report import figures, leaderboard, stats
+    from bench.report import figures, html, leaderboard, paper, stats
 
     run_dirs = [Path(d) for d in run_dirs]
     if not run_dirs:
@@ -76,20 +91,29 @@ def build_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
     order = _metric_order(data)
     summary = stats.summarise(data, hib)
     counts = stats.trial_counts(data)
+    groups = _groups(data)
     notes = _notes(data)
 
+    boards = leaderboard.dataset_boards(summary, counts, stats.costs(data), order, hib)
+    gboards = leaderboard.group_boards(stats.group_ranks(summary, groups), groups, order)
     atomic_write(out_dir / "leaderboard.csv", lambda tmp: summary.to_csv(tmp, index=False))
-    _write_text(out_dir / "leaderboard.md", leaderboard.to_markdown(summary, counts, order, hib, notes))
-    lb_html = leaderboard.to_html(summary, counts, order, hib, notes)
-    _write_text(out_dir / "leaderboard.html", leaderboard.standalone_html(lb_html))
-    _write_text(out_dir / "leaderboard.tex", leaderboard.to_latex(summary, counts, order, hib, notes))
+    _write_text(out_dir / "leaderboard.md", leaderboard.to_markdown(boards + gboards, notes))
+    boards_html, groups_html = leaderboard.to_html(boards), leaderboard.to_html(gboards)
+    _write_text(out_dir / "leaderboard.html", f"<!doctype html><html><head><meta charset='utf-8'><title>Leaderboard"
+                f"</title><style>{html.CSS}</style></head><body><h1>Leaderboard</h1>{boards_html}{groups_html}"
+                f"<script>{html.JS}</script></body></html>")
+    _write_text(out_dir / "leaderboard.tex", leaderboard.to_latex(boards + gboards, notes))
+
+    pvo = paper.paper_vs_ours(data)
+    atomic_write(out_dir / "paper_vs_ours.csv", lambda tmp: pvo.to_csv(tmp, index=False))
+    _write_text(out_dir / "paper_vs_ours.md", paper.to_markdown(pvo))
+    _write_text(out_dir / "paper_vs_ours.tex", paper.to_latex(pvo))
+
     fig_dir = out_dir / "figures"
-    figs = figures.samples_figure(data, fig_dir) + figures.curves_figures(data, hib, fig_dir)
-    imgs = "".join(f"<h3>{html.escape(p.stem)}</h3><img src='figures/{html.escape(p.name)}' alt='{html.escape(p.stem)}'>"
-                   for p in figs if p.suffix == ".png")
-    index = leaderboard.standalone_html(
-        lb_html + "<p>Also: <a href='leaderboard.md'>leaderboard.md</a> · <a href='leaderboard.csv'>leaderboard.csv"
-        "</a> · <a href='leaderboard.tex'>leaderboard.tex</a></p><h2>Figures</h2>" + imgs,
-        title="modebench report")
-    _write_text(out_dir / "index.html", index)
+    figs = (figures.samples_figure(data, fig_dir) + figures.components_figure(data, fig_dir)
+            + figures.coverage_figure(summary, data, fig_dir) + figures.qd_figure(data, fig_dir)
+            + figures.rank_heatmap(summary, fig_dir) + figures.curves_figures(data, hib, fig_dir))
+    _write_text(out_dir / "index.html", html.index_html(runs=data.runs, trials=data.trials, notes=notes,
+                                                         boards_html=boards_html, groups_html=groups_html,
+                                                         paper=pvo, figures=figs))
     return out_dir / "index.html"

@@ -46,7 +46,7 @@ def method_order(methods) -> list[str]:
 
 
 def samples_figure(data: RunData, out_dir: Path) -> list[Path]:
-    s = data.samples
+    s = data.samples[data.samples["component"].isna()]
     if s.empty:
         return []
     modes = dataset_modes(data)
@@ -130,3 +130,114 @@ def curves_figures(data: RunData, higher_is_better: dict[str, bool], out_dir: Pa
         fig.tight_layout()
         paths += save(fig, out_dir / f"curve_{metric}")
     return paths
+
+
+def coverage_figure(summary: pd.DataFrame, data: RunData, out_dir: Path) -> list[Path]:
+    """Modes covered per method (mean ± std over seeds, final step) per dataset, with the true mode count."""
+    cov = summary[summary["metric"] == "modes"]
+    if cov.empty:
+        return []
+    modes = dataset_modes(data)
+    datasets = sorted(set(cov["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(3.2 * len(datasets), 3.4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        g = cov[cov["dataset"] == dataset].set_index("method").reindex(method_order(cov[cov["dataset"] == dataset]["method"]))
+        colors = ["0.6" if m in REFERENCE_METHODS else "tab:blue" for m in g.index]
+        ax.bar(range(len(g)), g["mean"], yerr=g["std"].fillna(0), color=colors, capsize=2)
+        if dataset in modes:
+            ax.axhline(len(modes[dataset]["means"]), color="tab:red", ls="--", lw=1, label="true modes")
+        ax.set_xticks(range(len(g)), g.index, rotation=70, fontsize=7)
+        ax.set_title(dataset, fontsize=9)
+    axes[0][0].set_ylabel("modes covered (3σ, 2,500 samples)")
+    fig.tight_layout()
+    return save(fig, out_dir / "coverage")
+
+
+def components_figure(data: RunData, out_dir: Path) -> list[Path]:
+    """Per-component samples (one colour per latent Gaussian / generator) for the multi-component methods,
+    final step, one seed: do components specialise on modes (MGAN Fig. 6, GM-GAN Fig. 3)?"""
+    s = data.samples[data.samples["component"].notna()]
+    if s.empty:
+        return []
+    modes = dataset_modes(data)
+    datasets = sorted(set(s["dataset"]))
+    methods = method_order(s["method"])
+    fig, axes = plt.subplots(len(datasets), len(methods), figsize=(2.3 * len(methods), 2.3 * len(datasets)),
+                             squeeze=False)
+    for i, dataset in enumerate(datasets):
+        for j, method in enumerate(methods):
+            ax = axes[i, j]
+            ax.set_xticks([]), ax.set_yticks([])
+            if i == 0:
+                ax.set_title(method, fontsize=9)
+            if j == 0:
+                ax.set_ylabel(dataset, fontsize=9)
+            sub = s[(s["dataset"] == dataset) & (s["method"] == method)]
+            if dataset in modes:
+                _frame(ax, modes[dataset])
+            if sub.empty:
+                continue
+            sub = sub[sub["seed"] == sub["seed"].min()]
+            sub = sub[sub["step"] == sub["step"].max()]
+            ax.scatter(sub["x"], sub["y"], c=sub["component"], cmap="tab20", s=2, linewidths=0)
+    fig.tight_layout()
+    fig.suptitle("Samples by latent component / generator (colour)", fontsize=10, y=1.0)
+    return save(fig, out_dir / "components")
+
+
+def _frame(ax, mode: dict) -> None:
+    lo, hi = mode["means"].min(0), mode["means"].max(0)
+    pad = 0.2 * (hi - lo) + 4 * mode["stds"].max()
+    ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0]), ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+    ax.set_aspect("equal")
+    for (mx, my), sd in zip(mode["means"], mode["stds"]):
+        ax.add_patch(plt.Circle((mx, my), 3 * sd, fill=False, color="0.5", lw=0.5))
+
+
+def qd_figure(data: RunData, out_dir: Path) -> list[Path]:
+    """Quality against diversity over the latent scale σ (GM-GAN Fig. 7, 2-D analogue): mean over seeds per σ;
+    the marker shows σ = 1 (the training scale)."""
+    m = data.metrics[data.metrics["sigma"].notna() & data.metrics["metric"].isin(["qd_quality", "qd_diversity"])]
+    done = set(data.trials[data.trials["status"] == "completed"]["trial_id"])
+    m = m[m["trial_id"].isin(done)]
+    if m.empty:
+        return []
+    wide = m.pivot_table(index=["dataset", "method", "seed", "sigma"], columns="metric", values="value").reset_index()
+    if not {"qd_quality", "qd_diversity"} <= set(wide.columns):
+        return []
+    datasets = sorted(set(wide["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.4), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        d = wide[wide["dataset"] == dataset]
+        for method in method_order(d["method"]):
+            curve = d[d["method"] == method].groupby("sigma")[["qd_quality", "qd_diversity"]].mean().reset_index()
+            style = "--" if method in REFERENCE_METHODS else "-"
+            line, = ax.plot(curve["qd_diversity"], curve["qd_quality"], style, lw=1, label=method)
+            at1 = curve[curve["sigma"].round(6) == 1.0]
+            ax.plot(at1["qd_diversity"], at1["qd_quality"], "o", color=line.get_color(), ms=3)
+        ax.set_title(dataset, fontsize=9)
+        ax.set_xlabel("diversity d (σ from 0.5 to 2)")
+        ax.set_xlim(-0.02, 1.02), ax.set_ylim(-0.02, 1.02)
+    axes[0][0].set_ylabel("quality q")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 8), fontsize=7, bbox_to_anchor=(0.5, 1.1))
+    fig.tight_layout()
+    return save(fig, out_dir / "quality_diversity")
+
+
+def rank_heatmap(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Mean rank over each dataset's metrics, methods × datasets (lower is better; references are unranked)."""
+    import seaborn as sns
+
+    r = summary[~summary["is_reference"] & summary["rank"].notna()]
+    if r.empty:
+        return []
+    table = r.groupby(["method", "dataset"])["rank"].mean().unstack()
+    table = table.loc[table.mean(axis=1).sort_values().index]
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * table.shape[1], 0.9 + 0.35 * table.shape[0]))
+    sns.heatmap(table, annot=True, fmt=".1f", cmap="viridis_r", cbar_kws={"label": "mean rank over metrics"}, ax=ax,
+                annot_kws={"fontsize": 7})
+    ax.set_xlabel(""), ax.set_ylabel("")
+    ax.set_title("Rank heat map (lower is better)", fontsize=10)
+    fig.tight_layout()
+    return save(fig, out_dir / "rank_heatmap")

@@ -1,18 +1,24 @@
-"""Leaderboard tables per dataset: methods × metrics, mean ± std [95 % t-interval] over seeds, best marked,
-the oracle / collapsed calibration rows below the ranked methods. Formats: md, csv (tidy), html, tex."""
+"""Leaderboard tables: per dataset, methods × metrics with mean ± std [95 % t-interval] over seeds, the best
+per column in bold (≈ where Welch's test does not find it better than the runner-up), calibration rows
+(oracle, collapsed) below the ranked methods, trial counts and cost columns; per dataset group, the mean rank.
+One model (`Board`) is built once and rendered to Markdown, HTML and LaTeX."""
 from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from bench.report.load import REFERENCE_METHODS
+from bench.report.stats import ALPHA
+
+TIE = "≈"  # beside a best value that Welch's test does not find better than the runner-up (p ≥ 0.05 or n < 2)
 
 
 def fmt(x: float | None, sig: int = 3) -> str:
     """3 significant digits (more before the point if needed); scientific outside [1e-3, 1e5); NaN -> '–'."""
-    if x is None or math.isnan(x):
+    if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     if math.isinf(x):
         return "∞" if x > 0 else "−∞"
@@ -25,41 +31,38 @@ def fmt(x: float | None, sig: int = 3) -> str:
     return f"{x:.{decimals}f}"
 
 
-def cell_text(r) -> str:
-    """'mean ± std [lo, hi]' (n < 2: 'mean', no spread)."""
-    if r["n"] < 2:
-        return fmt(r["mean"])
-    return f"{fmt(r['mean'])} ± {fmt(r['std'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
+@dataclass
+class Cell:
+    text: str  # 'mean ± std [lo, hi]' (or 'mean' for n < 2, or a mean rank for group boards)
+    short: str  # 'mean ± std' for LaTeX
+    sort: float  # the value the HTML sorts by
+    best: bool = False
+    tie: bool = False  # best, but not significantly better than the runner-up
+    title: str = ""  # HTML tooltip: n, interval, p-value
 
 
-def _method_order(g: pd.DataFrame, counts: pd.DataFrame, dataset: str) -> tuple[list[str], list[str]]:
-    methods = sorted(set(g["method"]) | set(counts[counts["dataset"] == dataset]["method"]))
-    ranked = [m for m in methods if m not in REFERENCE_METHODS]
-    if len(g):
-        mean_rank = g[~g["is_reference"]].groupby("method")["rank"].mean()
-        ranked.sort(key=lambda m: (mean_rank.get(m, math.inf), m))
-    refs = [m for m in REFERENCE_METHODS if m in methods]
-    return ranked, refs
+@dataclass
+class Row:
+    method: str
+    is_reference: bool
+    trials: str  # '3 (1 diverged)'
+    cells: dict[str, Cell | None]
+    cost: dict[str, str] = field(default_factory=dict)
 
 
-def _grid(summary: pd.DataFrame, counts: pd.DataFrame, dataset: str, metrics: list[str]):
-    """Rows of (method, is_reference, {metric: (text, is_best)}, counts) for one dataset."""
-    g = summary[summary["dataset"] == dataset]
-    ranked, refs = _method_order(g, counts, dataset)
-    c = counts[counts["dataset"] == dataset].set_index("method")
-    rows = []
-    for m in ranked + refs:
-        cells = {}
-        for metric in metrics:
-            hit = g[(g["method"] == m) & (g["metric"] == metric)]
-            if len(hit):
-                r = hit.iloc[0]
-                cells[metric] = (cell_text(r), bool(r["rank"] == 1))
-            else:
-                cells[metric] = ("–", False)
-        cnt = c.loc[m] if m in c.index else None
-        rows.append((m, m in REFERENCE_METHODS, cells, cnt))
-    return rows
+@dataclass
+class Board:
+    title: str
+    anchor: str
+    metrics: list[str]
+    hib: dict[str, bool]
+    rows: list[Row]
+    kind: str = "dataset"  # or "group"
+    note: str = ""
+
+
+def arrow(hib: bool | None) -> str:
+    return "↑" if hib else "↓"
 
 
 def _trials_text(cnt) -> str:
@@ -69,98 +72,186 @@ def _trials_text(cnt) -> str:
     return f"{int(cnt['completed'])}" + (f" ({', '.join(extra)})" if extra else "")
 
 
-def _metrics_for(summary: pd.DataFrame, dataset: str, metric_order: list[str]) -> list[str]:
-    present = set(summary[summary["dataset"] == dataset]["metric"])
-    return [m for m in metric_order if m in present]
+def _cell(r) -> Cell:
+    n = int(r["n"])
+    if n < 2:
+        text = short = fmt(r["mean"])
+        title = f"n = {n}: no spread"
+    else:
+        short = f"{fmt(r['mean'])} ± {fmt(r['std'])}"
+        text = f"{short} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
+        title = f"n = {n}; 95 % t-interval [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
+    best = bool(r["rank"] == 1)
+    p = r["p_vs_next"]
+    tie = best and (math.isnan(p) or p >= ALPHA)
+    if best and not math.isnan(p):
+        title += f"; Welch p vs runner-up = {p:.3g}"
+    elif best:
+        title += "; runner-up comparison not testable (n < 2 or no runner-up)"
+    return Cell(text, short, float(r["mean"]), best, tie, title)
 
 
-def arrow(hib: bool | None) -> str:
-    return "↑" if hib else "↓"
-
-
-def to_markdown(summary, counts, metric_order, hib, notes: list[str]) -> str:
-    out = ["# Leaderboard", ""]
-    out += [f"- {n}" for n in notes] + [""]
+def dataset_boards(summary: pd.DataFrame, counts: pd.DataFrame, costs: pd.DataFrame, metric_order: list[str],
+                   hib: dict[str, bool]) -> list[Board]:
+    boards = []
     for dataset in sorted(set(counts["dataset"])):
-        metrics = _metrics_for(summary, dataset, metric_order)
-        out += [f"## {dataset}", ""]
-        head = ["method", "trials"] + [f"{m} {arrow(hib.get(m))}" for m in metrics]
+        g = summary[summary["dataset"] == dataset]
+        metrics = [m for m in metric_order if m in set(g["metric"])]
+        methods = sorted(set(g["method"]) | set(counts[counts["dataset"] == dataset]["method"]))
+        ranked = [m for m in methods if m not in REFERENCE_METHODS]
+        mean_rank = g[~g["is_reference"]].groupby("method")["rank"].mean()
+        ranked.sort(key=lambda m: (mean_rank.get(m, math.inf), m))
+        refs = [m for m in REFERENCE_METHODS if m in methods]
+        c = counts[counts["dataset"] == dataset].set_index("method")
+        k = costs[costs["dataset"] == dataset].set_index("method")
+        n_ranked = g[~g["is_reference"]].groupby("metric")["method"].nunique()
+        rows = []
+        for m in ranked + refs:
+            cells = {}
+            for metric in metrics:
+                hit = g[(g["method"] == m) & (g["metric"] == metric)]
+                cell = _cell(hit.iloc[0]) if len(hit) else None
+                if cell is not None and n_ranked.get(metric, 0) < 2:
+                    cell.tie = False  # nothing to be better than
+                cells[metric] = cell
+            cost = {}
+            if m in k.index:
+                cost = {"params": fmt(float(k.loc[m, "n_params"])) if k.loc[m, "n_params"] else "0",
+                        "wall_s": fmt(float(k.loc[m, "wall_s"])), "steps_per_s": fmt(float(k.loc[m, "steps_per_s"]))}
+            rows.append(Row(m, m in REFERENCE_METHODS, _trials_text(c.loc[m] if m in c.index else None), cells, cost))
+        boards.append(Board(dataset, f"lb-{dataset}", metrics, hib, rows))
+    return boards
+
+
+def group_boards(group_ranks: pd.DataFrame, groups: dict[str, list[str]], metric_order: list[str]) -> list[Board]:
+    boards = []
+    for group, datasets in groups.items():
+        g = group_ranks[group_ranks["group"] == group]
+        if g.empty:
+            continue
+        metrics = [m for m in metric_order if m in set(g["metric"])]
+        overall = g.groupby("method")["mean_rank"].mean().sort_values()
+        best = g.loc[g.groupby("metric")["mean_rank"].idxmin()].set_index("metric")["method"].to_dict()
+        rows = []
+        for m in overall.index:
+            cells = {}
+            for metric in metrics:
+                hit = g[(g["method"] == m) & (g["metric"] == metric)]
+                if not len(hit):
+                    cells[metric] = None
+                    continue
+                r = hit.iloc[0]
+                text = f"{r['mean_rank']:.2f}" + ("" if r["n_datasets"] == r["of"] else f" ({r['n_datasets']}/{r['of']})")
+                cells[metric] = Cell(text, text, float(r["mean_rank"]), best.get(metric) == m, False,
+                                     f"mean rank over {r['n_datasets']} of {r['of']} datasets")
+            rows.append(Row(m, False, "", cells))
+        boards.append(Board(f"group {group}: {', '.join(datasets)}", f"group-{group}", metrics,
+                            {m: False for m in metrics}, rows, kind="group",
+                            note="mean rank over the group's datasets (lower is better)"))
+    return boards
+
+
+# -- renderers -------------------------------------------------------------------------------------------
+COST_HEAD = [("params", "params"), ("wall_s", "wall s"), ("steps_per_s", "steps/s")]
+
+
+def to_markdown(boards: list[Board], notes: list[str]) -> str:
+    out = ["# Leaderboard", ""] + [f"- {n}" for n in notes] + [""]
+    for b in boards:
+        out += [f"## {b.title}", ""] + ([f"*{b.note}*", ""] if b.note else [])
+        head = ["method"] + (["trials"] if b.kind == "dataset" else []) + \
+               [f"{m} {arrow(b.hib.get(m))}" for m in b.metrics] + \
+               ([h for _, h in COST_HEAD] if b.kind == "dataset" else [])
         out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for m, is_ref, cells, cnt in _grid(summary, counts, dataset, metrics):
-            name = f"*{m} (reference)*" if is_ref else m
-            vals = [f"**{t}**" if best else t for t, best in (cells[x] for x in metrics)]
-            out.append("| " + " | ".join([name, _trials_text(cnt)] + vals) + " |")
+        for r in b.rows:
+            name = f"*{r.method} (reference)*" if r.is_reference else r.method
+            vals = []
+            for m in b.metrics:
+                c = r.cells.get(m)
+                vals.append("–" if c is None else (f"**{c.text}**" if c.best else c.text) + (f" {TIE}" if c.tie else ""))
+            extra = [r.cost.get(k, "–") for k, _ in COST_HEAD] if b.kind == "dataset" else []
+            out.append("| " + " | ".join([name] + ([r.trials] if b.kind == "dataset" else []) + vals + extra) + " |")
         out.append("")
     return "\n".join(out)
 
 
-def to_html(summary, counts, metric_order, hib, notes: list[str]) -> str:
+def to_html(boards: list[Board]) -> str:
+    """Sortable tables (click a header; see SORT_JS): each cell carries data-sort with its numeric value."""
     parts = []
-    for dataset in sorted(set(counts["dataset"])):
-        metrics = _metrics_for(summary, dataset, metric_order)
-        head = "".join(f"<th title='{'higher' if hib.get(m) else 'lower'} is better'>{html.escape(m)} "
-                       f"{arrow(hib.get(m))}</th>" for m in metrics)
+    for b in boards:
+        head = "<th data-type='text'>method</th>" + ("<th data-type='text'>trials</th>" if b.kind == "dataset" else "")
+        head += "".join(f"<th title='{'higher' if b.hib.get(m) else 'lower'} is better'>{html.escape(m)} "
+                        f"{arrow(b.hib.get(m))}</th>" for m in b.metrics)
+        if b.kind == "dataset":
+            head += "".join(f"<th>{h}</th>" for _, h in COST_HEAD)
         body = []
-        for m, is_ref, cells, cnt in _grid(summary, counts, dataset, metrics):
-            tds = "".join(f"<td class='{'best' if best else ''}'>{html.escape(t)}</td>"
-                          for t, best in (cells[x] for x in metrics))
-            cls = " class='reference'" if is_ref else ""
-            label = html.escape(m) + (" <small>(reference)</small>" if is_ref else "")
-            body.append(f"<tr{cls}><td>{label}</td><td>{html.escape(_trials_text(cnt))}</td>{tds}</tr>")
-        parts.append(f"<h2 id='lb-{html.escape(dataset)}'>{html.escape(dataset)}</h2>\n<table class='leaderboard'>"
-                     f"<thead><tr><th>method</th><th>trials</th>{head}</tr></thead><tbody>{''.join(body)}"
-                     "</tbody></table>")
-    note_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
-    return f"<ul class='notes'>{note_html}</ul>\n" + "\n".join(parts)
+        for r in b.rows:
+            tds = []
+            for m in b.metrics:
+                c = r.cells.get(m)
+                if c is None:
+                    tds.append("<td data-sort=''>–</td>")
+                    continue
+                cls = "best" if c.best else ""
+                mark = f" <span class='tie' title='not significantly better than the runner-up'>{TIE}</span>" \
+                    if c.tie else ""
+                tds.append(f"<td class='{cls}' data-sort='{c.sort!r}' title='{html.escape(c.title)}'>"
+                           f"{html.escape(c.text)}{mark}</td>")
+            if b.kind == "dataset":
+                tds += [f"<td data-sort='{_num(r.cost.get(k))}'>{html.escape(r.cost.get(k, '–'))}</td>"
+                        for k, _ in COST_HEAD]
+            label = html.escape(r.method) + (" <small>(reference)</small>" if r.is_reference else "")
+            trials = f"<td>{html.escape(r.trials)}</td>" if b.kind == "dataset" else ""
+            cls = " class='reference'" if r.is_reference else ""
+            body.append(f"<tr{cls}><td data-sort='{html.escape(r.method)}'>{label}</td>{trials}{''.join(tds)}</tr>")
+        note = f"<p class='note'>{html.escape(b.note)}</p>" if b.note else ""
+        parts.append(f"<h3 id='{html.escape(b.anchor)}'>{html.escape(b.title)}</h3>{note}<table class='leaderboard "
+                     f"sortable'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    return "\n".join(parts)
 
 
-def standalone_html(fragment: str, title: str = "Leaderboard") -> str:
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>{fragment}</body></html>")
-
-
-CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
-table{border-collapse:collapse;margin:1em 0;font-size:0.9em}
-th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f3f3f3}
-td.best{font-weight:bold;background:#e8f5e9}tr.reference td{color:#555;font-style:italic;background:#fafafa}
-.notes{color:#444}img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}"""
-
-
-def _tex_escape(s: str) -> str:
-    return s.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&") \
-        .replace("#", r"\#")
+def _num(text: str | None) -> str:
+    try:
+        return repr(float(text))
+    except (TypeError, ValueError):
+        return ""
 
 
 UP, DOWN = r" $\uparrow$", r" $\downarrow$"
 
 
-def to_latex(summary, counts, metric_order, hib, notes: list[str]) -> str:
-    """booktabs tables, one per dataset: mean ± std (best in bold, reference rows in italics)."""
+def tex_escape(s: str) -> str:
+    return s.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&") \
+        .replace("#", r"\#")
+
+
+def to_latex(boards: list[Board], notes: list[str]) -> str:
+    """booktabs tables, one per board: mean $\\pm$ std (best in bold, † where not significantly better than the
+    runner-up, reference rows in italics)."""
     out = ["% modebench leaderboard; needs \\usepackage{booktabs}", *(f"% {n}" for n in notes), ""]
-    for dataset in sorted(set(counts["dataset"])):
-        metrics = _metrics_for(summary, dataset, metric_order)
-        g = summary[summary["dataset"] == dataset]
-        out += ["\\begin{table}[t]", "\\centering", "\\small",
-                f"\\caption{{{_tex_escape(dataset)}: mean $\\pm$ std over seeds (final step); best in bold.}}",
-                "\\begin{tabular}{l" + "r" * len(metrics) + "}", "\\toprule",
-                "Method & " + " & ".join(_tex_escape(m) + (UP if hib.get(m) else DOWN) for m in metrics) + r" \\",
-                "\\midrule"]
-        ranked, refs = _method_order(g, counts, dataset)
-        for block, names in (("ranked", ranked), ("refs", refs)):
-            if block == "refs" and names:
+    for b in boards:
+        caption = (f"{tex_escape(b.title)}: mean $\\pm$ std over seeds (final step); best in bold; "
+                   f"$^\\dagger$ not significantly better than the runner-up (Welch, p $\\geq$ {ALPHA})."
+                   if b.kind == "dataset" else f"{tex_escape(b.title)}: {tex_escape(b.note)}.")
+        out += ["\\begin{table}[t]", "\\centering", "\\small", f"\\caption{{{caption}}}",
+                "\\begin{tabular}{l" + "r" * len(b.metrics) + "}", "\\toprule",
+                "Method & " + " & ".join(tex_escape(m) + (UP if b.hib.get(m) else DOWN) for m in b.metrics)
+                + r" \\", "\\midrule"]
+        refs_started = False
+        for r in b.rows:
+            if r.is_reference and not refs_started:
                 out.append("\\midrule")
-            for m in names:
-                vals = []
-                for metric in metrics:
-                    hit = g[(g["method"] == m) & (g["metric"] == metric)]
-                    if not len(hit):
-                        vals.append("--")
-                        continue
-                    r = hit.iloc[0]
-                    t = fmt(r["mean"]) + ("" if r["n"] < 2 else f" $\\pm$ {fmt(r['std'])}")
-                    vals.append(f"\\textbf{{{t}}}" if r["rank"] == 1 else t)
-                name = _tex_escape(m)
-                name = f"\\textit{{{name}}}" if m in REFERENCE_METHODS else name
-                out.append(name + " & " + " & ".join(vals) + " \\\\")
+                refs_started = True
+            vals = []
+            for m in b.metrics:
+                c = r.cells.get(m)
+                if c is None:
+                    vals.append("--")
+                    continue
+                t = c.short.replace("±", "$\\pm$").replace("–", "--").replace("−", "-")
+                t = f"\\textbf{{{t}}}" if c.best else t
+                vals.append(t + ("$^\\dagger$" if c.tie else ""))
+            name = tex_escape(r.method)
+            out.append((f"\\textit{{{name}}}" if r.is_reference else name) + " & " + " & ".join(vals) + r" \\")
         out += ["\\bottomrule", "\\end{tabular}", "\\end{table}", ""]
     return "\n".join(out)

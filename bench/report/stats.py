@@ -1,8 +1,11 @@
-"""Per (dataset, method, metric) statistics over seeds from the final evaluation of each trial.
+"""Statistics over seeds from each trial's final evaluation (the leaderboards' numbers).
 
-mean ± sample std (ddof 1) and a 95 % Student-t interval mean ± t_{0.975, n−1}·std/√n; ranks per metric
-by its `higher_is_better` among non-reference methods (reference rows are calibration, never ranked).
-Only completed trials enter the statistics; diverged and failed trials are counted beside them.
+Per (dataset, method, metric): mean ± sample std (ddof 1) and a 95 % Student-t interval
+mean ± t_{0.975, n−1}·std/√n; a rank per metric by its `higher_is_better` among non-reference methods
+(reference rows are calibration, never ranked); for the best method, Welch's t-test against the runner-up
+(`p_vs_next`): a best that is not significantly better (p ≥ 0.05) is marked. Only completed trials enter
+the statistics; diverged and failed trials are counted beside them. Per-class / per-component rows
+(subset ≠ "all") and σ-sweep rows never enter these numbers.
 """
 from __future__ import annotations
 
@@ -15,6 +18,9 @@ from scipy import stats
 from bench.report.load import REFERENCE_METHODS, RunData
 
 CI_LEVEL = 0.95
+ALPHA = 0.05  # Welch's t-test level for "the best is significantly better than the runner-up"
+TIDY_COLUMNS = ["dataset", "method", "metric", "n", "mean", "std", "ci_low", "ci_high", "rank", "higher_is_better",
+                "is_reference", "p_vs_next", "n_diverged", "n_failed", "step"]
 
 
 def final_values(data: RunData, subset: str = "all") -> pd.DataFrame:
@@ -37,11 +43,24 @@ def t_interval(values: np.ndarray, level: float = CI_LEVEL) -> tuple[float, floa
     return mean, std, mean - half, mean + half
 
 
+def welch_p(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided Welch's t-test p-value; NaN when a side has fewer than 2 values. Equal constant samples
+    (zero variance on both sides) give p = 1 if the means are equal, else 0."""
+    if len(a) < 2 or len(b) < 2:
+        return math.nan
+    if np.std(a) == 0 and np.std(b) == 0:
+        return 1.0 if np.mean(a) == np.mean(b) else 0.0
+    import warnings
+
+    with warnings.catch_warnings():  # nearly identical samples: scipy warns about precision; p is still valid
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+
 def summarise(data: RunData, higher_is_better: dict[str, bool]) -> pd.DataFrame:
-    """Tidy leaderboard: dataset, method, metric, n, mean, std, ci_low, ci_high, rank, + counts."""
+    """The tidy leaderboard (TIDY_COLUMNS), one row per (dataset, method, metric)."""
     fv = final_values(data)
     rows = []
-    counts = data.trials.groupby(["dataset", "method", "status"]).size().unstack(fill_value=0)
     for (dataset, method, metric), g in fv.groupby(["dataset", "method", "metric"]):
         mean, std, lo, hi = t_interval(g["value"].to_numpy())
         rows.append({"dataset": dataset, "method": method, "metric": metric, "n": len(g), "mean": mean,
@@ -50,16 +69,21 @@ def summarise(data: RunData, higher_is_better: dict[str, bool]) -> pd.DataFrame:
     out["higher_is_better"] = out["metric"].map(higher_is_better)
     out["is_reference"] = out["method"].isin(REFERENCE_METHODS)
     out["rank"] = np.nan
-    ranked = ~out["is_reference"]
-    for (dataset, metric), g in out[ranked].groupby(["dataset", "metric"]):
+    out["p_vs_next"] = np.nan
+    for (dataset, metric), g in out[~out["is_reference"]].groupby(["dataset", "metric"]):
         asc = not higher_is_better.get(metric, False)
         out.loc[g.index, "rank"] = g["mean"].rank(ascending=asc, method="min")
+        order = g.sort_values("mean", ascending=asc)
+        if len(order) >= 2:
+            best, second = order.iloc[0]["method"], order.iloc[1]["method"]
+            vals = fv[(fv["dataset"] == dataset) & (fv["metric"] == metric)]
+            out.loc[order.index[0], "p_vs_next"] = welch_p(vals[vals["method"] == best]["value"].to_numpy(),
+                                                           vals[vals["method"] == second]["value"].to_numpy())
+    counts = trial_counts(data).set_index(["dataset", "method"])
     for col in ("diverged", "failed"):
-        out[f"n_{col}"] = [int(counts.loc[(d, m), col]) if col in counts.columns and (d, m) in counts.index else 0
+        out[f"n_{col}"] = [int(counts.loc[(d, m), col]) if (d, m) in counts.index else 0
                            for d, m in zip(out["dataset"], out["method"])]
-    cols = ["dataset", "method", "metric", "n", "mean", "std", "ci_low", "ci_high", "rank", "higher_is_better",
-            "is_reference", "n_diverged", "n_failed", "step"]
-    return out[cols].sort_values(["dataset", "metric", "is_reference", "rank", "method"]).reset_index(drop=True)
+    return out[TIDY_COLUMNS].sort_values(["dataset", "metric", "is_reference", "rank", "method"]).reset_index(drop=True)
 
 
 def trial_counts(data: RunData) -> pd.DataFrame:
@@ -69,3 +93,27 @@ def trial_counts(data: RunData) -> pd.DataFrame:
         if s not in c.columns:
             c[s] = 0
     return c[["completed", "diverged", "failed"]].reset_index()
+
+
+def costs(data: RunData) -> pd.DataFrame:
+    """(dataset, method) -> n_params, wall_s (mean per completed trial) and steps/s (mean of steps / wall time;
+    NaN for the untrained references)."""
+    t = data.trials[data.trials["status"] == "completed"].copy()
+    trained = (t["n_params"] > 0) & (t["steps"] > 0) & (t["wall_s"] > 0)
+    t["steps_per_s"] = np.where(trained, t["steps"] / t["wall_s"].where(t["wall_s"] > 0), np.nan)
+    out = t.groupby(["dataset", "method"]).agg(n_params=("n_params", "median"), wall_s=("wall_s", "mean"),
+                                                steps_per_s=("steps_per_s", "mean")).reset_index()
+    return out
+
+
+def group_ranks(summary: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame:
+    """Mean rank per (group, method, metric) over the group's datasets where the method was ranked, with the
+    number of datasets behind it (n_datasets)."""
+    rows = []
+    ranked = summary[~summary["is_reference"] & summary["rank"].notna()]
+    for group, datasets in groups.items():
+        g = ranked[ranked["dataset"].isin(datasets)]
+        for (method, metric), gm in g.groupby(["method", "metric"]):
+            rows.append({"group": group, "method": method, "metric": metric, "mean_rank": gm["rank"].mean(),
+                         "n_datasets": gm["dataset"].nunique(), "of": len(datasets)})
+    return pd.DataFrame(rows, columns=["group", "method", "metric", "mean_rank", "n_datasets", "of"])

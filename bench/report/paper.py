@@ -1,0 +1,104 @@
+"""Paper vs ours: each number the seed papers print (paper_numbers.yaml) beside our measurement of the same
+method, dataset and metric. A number is *compared* only against trials that followed its protocol (the
+protocol tag the suite's overrides record per trial); trials that did not (e.g. a smoke or default run) are
+shown as "protocol differs" with no difference computed; "not run" where we have no trial at all."""
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+from bench.report.leaderboard import fmt, tex_escape
+from bench.report.load import RunData
+from bench.report.paper_numbers import load_paper_numbers
+from bench.report.stats import final_values, t_interval
+
+COLUMNS = ["id", "paper", "source", "dataset", "method", "metric", "paper_value", "paper_pm", "pm_meaning", "runs",
+           "origin", "quoted_from", "protocol", "status", "ours_n", "ours_mean", "ours_std", "diff", "note"]
+
+
+def _protocols(hparams: str) -> list[str]:
+    try:
+        return list(json.loads(hparams).get("protocols", []))
+    except (TypeError, ValueError):
+        return []
+
+
+def paper_vs_ours(data: RunData, numbers=None) -> pd.DataFrame:
+    numbers = load_paper_numbers() if numbers is None else numbers
+    fv = final_values(data)
+    protos = {tid: set(_protocols(hp)) for tid, hp in zip(data.trials["trial_id"], data.trials["hparams"])}
+    rows = []
+    for n in numbers:
+        ours = fv[(fv["dataset"] == n.dataset) & (fv["method"] == n.method) & (fv["metric"] == n.metric)]
+        matched = ours[[n.protocol in protos.get(t, ()) for t in ours["trial_id"]]]
+        if len(matched):
+            status, use = "compared", matched
+        elif len(ours):
+            status, use = "protocol differs", ours
+        else:
+            status, use = "not run", ours
+        mean, std, _, _ = t_interval(use["value"].to_numpy()) if len(use) else (math.nan,) * 4
+        rows.append({"id": n.id, "paper": n.paper, "source": n.source, "dataset": n.dataset, "method": n.method,
+                     "metric": n.metric, "paper_value": n.value, "paper_pm": n.pm, "pm_meaning": n.pm_meaning,
+                     "runs": n.runs, "origin": n.origin, "quoted_from": n.quoted_from, "protocol": n.protocol,
+                     "status": status, "ours_n": len(use), "ours_mean": mean, "ours_std": std,
+                     "diff": mean - n.value if status == "compared" else math.nan, "note": n.note})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _paper_text(r) -> str:
+    pm = r["paper_pm"]
+    return fmt(r["paper_value"]) + ("" if pm is None or (isinstance(pm, float) and math.isnan(pm)) else f" ± {fmt(pm)}")
+
+
+def _ours_text(r) -> str:
+    if r["ours_n"] == 0:
+        return "–"
+    return fmt(r["ours_mean"]) + ("" if r["ours_n"] < 2 else f" ± {fmt(r['ours_std'])}") + f" (n={r['ours_n']})"
+
+
+def _origin_text(r) -> str:
+    return "measured" if r["origin"] == "measured" else f"quoted from {r['quoted_from']}"
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    out = ["# Paper vs ours", "",
+           "Our mean ± std over seeds (final evaluation) beside each number the seed papers print. A number is "
+           "compared only with trials that followed its protocol; otherwise the row says *protocol differs* "
+           "(our value shown, no difference) or *not run*. The papers' ± differ in meaning: see each row.", ""]
+    seen = table[table["status"] != "not run"]
+    if len(seen):
+        out += ["| paper | source | dataset | method | metric | paper (± meaning; origin) | ours | ours − paper | status |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for _, r in seen.iterrows():
+            out.append(f"| {r['paper']} | {r['source']} | {r['dataset']} | {r['method']} | {r['metric']} | "
+                       f"{_paper_text(r)} ({r['pm_meaning']}; {_origin_text(r)}) | {_ours_text(r)} | "
+                       f"{fmt(r['diff'])} | {r['status']} |")
+        out.append("")
+    missing = table[table["status"] == "not run"]
+    if len(missing):
+        out += [f"## Not run here ({len(missing)} numbers)", "",
+                "| paper | source | dataset | method | metric | paper | protocol |", "|---|---|---|---|---|---|---|"]
+        for _, r in missing.iterrows():
+            out.append(f"| {r['paper']} | {r['source']} | {r['dataset']} | {r['method']} | {r['metric']} | "
+                       f"{_paper_text(r)} | {r['protocol']} |")
+    return "\n".join(out) + "\n"
+
+
+def to_latex(table: pd.DataFrame) -> str:
+    seen = table[table["status"] != "not run"]
+    out = ["% modebench paper vs ours; needs \\usepackage{booktabs}", "\\begin{table}[t]", "\\centering", "\\small",
+           "\\caption{Paper vs ours (mean $\\pm$ std over seeds; compared only under the paper's protocol).}",
+           "\\begin{tabular}{lllllrrr}", "\\toprule",
+           "Paper & Source & Dataset & Method & Metric & Paper & Ours & Ours $-$ paper \\\\", "\\midrule"]
+    for _, r in seen.iterrows():
+        pm = "$\\pm$"
+        ours = _ours_text(r).replace("±", pm)
+        paper = _paper_text(r).replace("±", pm)
+        diff = fmt(r["diff"]) if r["status"] == "compared" else "protocol differs"
+        cells = [tex_escape(str(x)) for x in (r["paper"], r["source"], r["dataset"], r["method"], r["metric"])]
+        out.append(" & ".join(cells + [paper, ours, tex_escape(diff)]) + r" \\")
+    out += ["\\bottomrule", "\\end{tabular}", "\\end{table}", ""]
+    return "\n".join(out)
