@@ -176,3 +176,11 @@ def test_mode_collapse_paper_profile_follows_each_datasets_protocol():
     assert plan[("gmgan_static", "gm9")].params["n_gaussians"] == 9 and plan[("gan", "gm9")].params["z_dim"] == 100
     assert plan[("gan", "deligan_bimodal")].params["hidden_act"] == "tanh"
     assert plan[("pcmgan", "ring8_mgan")].params["cov"] == "full"
+
+
+def test_dataset_groups_name_registered_datasets(tmp_path):
+    cfg = load_suite("mode_collapse")
+    assert set(cfg.dataset_groups["rings"]) == {"ring8_mgan", "ring8_mdgan"}
+    bad = MINIMAL.replace("metrics: [modes]", "metrics: [modes]\ndataset_groups:\n  g: [grid25, ring8]")
+    with pytest.raises(UserError, match=r"dataset_groups.g: unknown dataset 'ring8'"):
+        load_suite(write_suite(tmp_path, bad))

@@ -59,8 +59,13 @@ def test_smoke_sweep_tables_have_the_schema_and_row_counts(smoke_run):
     # The 2 latent metrics need >= 2 components: deligan (N = 50) and mgan (K = 8) on all 6 datasets; gmgan_*,
     # pcmgan and the references (K = the dataset's classes) on the 5 with K > 1; never gan or mdgan.
     latent = 2 * (6 + 6 + 3 * 5 + 5 + 2 * 5)
-    assert len(m) == 2 * (10 * (5 * 6 + 3) + latent)
+    # qd_quality/qd_diversity: 16 latent scales, final step only, on the 4 datasets with separated modes (not gm9,
+    # not the one-mode deligan_uni)
+    qd = 10 * 4 * 2 * 16
+    assert len(m) == 2 * (10 * (5 * 6 + 3) + latent) + qd
+    assert set(m[m.sigma.notna()].step) == {20}
     assert not m.duplicated(["trial_id", "step", "metric", "sigma", "subset"]).any()
+    assert set(m.subset) == {"all"}
     s = samples.to_pandas()
     assert (s.component.isna()).sum() == 60 * 2 * 512  # the mixture's 512 points per evaluation
     # per-component points (≈ 512 spread over the components) for every method with several components
