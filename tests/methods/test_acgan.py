@@ -270,3 +270,13 @@ def test_short_trial_completes():
     out = run_trial(make_spec(method="acgan", steps=30, metrics=["modes", "hq", "sym_kl", "latent_purity"]))
     assert out.status == "completed", out.trial["error"]
     assert {r["metric"] for r in out.metrics} == {"modes", "hq", "sym_kl", "latent_purity"}
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_g_step_reuses_or_redraws_the_fakes(fresh):
+    m, data = build("acgan", fresh_fakes_for_g=fresh)
+    inputs = _g_inputs(m)
+    m.train_step(*_batch(m, data))
+    assert len(inputs) == (2 if fresh else 1)  # one G pass (reused, as gan) or a fresh (z, c) for G's step
+    if fresh:
+        assert inputs[0].shape == inputs[1].shape == (128, 256 + 8) and not torch.equal(inputs[0], inputs[1])
