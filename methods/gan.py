@@ -6,6 +6,7 @@ differences are the method's.
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from bench.registry import register_method
 from methods.base import Method
@@ -19,19 +20,28 @@ class GANParams(NetParams):
 
 @register_method("gan")
 class GAN(Method):
+    """The plain GAN. Baselines that change only G's network or its input (GAN++, Nx-GAN, MoE-GAN) subclass it
+    and override `build_generator` / `generator_input`, so they share this exact training step."""
+
     Params = GANParams
 
     def __init__(self, spec, params: GANParams, device="cpu"):
         super().__init__(spec, params, device)
         dim = spec.shape[0]
-        self.G = generator(params, dim).to(self.device)
+        self.G = self.build_generator(params, dim).to(self.device)
         self.D = discriminator(params, dim).to(self.device)
         self.set_optimizers(G=adam(self.G.parameters(), params),
                             D=adam(self.D.parameters(), params, params.d_lr))
 
+    def build_generator(self, p: GANParams, dim: int) -> nn.Module:
+        return generator(p, dim)
+
+    def generator_input(self, n: int, scale: float = 1.0, component: int | None = None) -> torch.Tensor:
+        """G's input for n samples: z from the prior with covariance ×scale."""
+        return latent(n, self.params, scale, self.device)
+
     def train_step(self, x, y=None):
-        p = self.params
-        fake = self.G(latent(p.fake_batch_size, p, 1.0, self.device))
+        fake = self.G(self.generator_input(self.params.fake_batch_size))
         # Goodfellow 2014 Eq. 1, D side: maximise log D(x) + log(1 − D(G(z))).
         loss_d = d_loss(self.D(x), self.D(fake.detach()))
         self.optimizers["D"].zero_grad(set_to_none=True)
@@ -48,4 +58,4 @@ class GAN(Method):
     @torch.no_grad()
     def sample(self, n, *, scale=1.0, component=None):
         self.check_component(component)
-        return self.G(latent(n, self.params, scale, self.device))
+        return self.G(self.generator_input(n, scale, component))

@@ -20,14 +20,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Literal
 
-import torch
 from pydantic import Field
 from torch import nn
 
 from bench.registry import register_method
-from methods.base import Method
-from methods.losses import d_loss, g_loss_nonsaturating
-from methods.nets import NetParams, adam, discriminator, g_activation, generator, init_normal, latent
+from methods.gan import GAN
+from methods.nets import NetParams, g_activation, generator, init_normal
 
 
 class GANPPParams(NetParams):
@@ -41,36 +39,11 @@ class GANPPParams(NetParams):
 
 
 @register_method("gan_pp")
-class GANPP(Method):
+class GANPP(GAN):
     Params = GANPPParams
 
-    def __init__(self, spec, params: GANPPParams, device="cpu"):
-        super().__init__(spec, params, device)
-        p, dim = params, spec.shape[0]
+    def build_generator(self, p: GANPPParams, dim: int) -> nn.Module:
         fc = init_normal(nn.Linear(p.z_dim, p.n_units), p.init_std)  # N(0, init_std), bias 0, as every layer
         act = g_activation(p) if p.fc_act == "hidden" else nn.Identity()
-        # deligan §5.2: z -> FC N (-> act) -> gan's G with an N-wide input.
-        self.G = nn.Sequential(OrderedDict(fc=fc, act=act, g=generator(p, dim, in_dim=p.n_units))).to(self.device)
-        self.D = discriminator(p, dim).to(self.device)
-        self.set_optimizers(G=adam(self.G.parameters(), p), D=adam(self.D.parameters(), p, p.d_lr))
-
-    def train_step(self, x, y=None):
-        p = self.params
-        fake = self.G(latent(p.fake_batch_size, p, 1.0, self.device))
-        # Goodfellow 2014 Eq. 1, D side: maximise log D(x) + log(1 − D(G(z))).
-        loss_d = d_loss(self.D(x), self.D(fake.detach()))
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["D"].step()
-        # Goodfellow 2014 §3 (non-saturating, as `gan`): G maximises log D(G(z)).
-        loss_g = g_loss_nonsaturating(self.D(fake))
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["G"].step()
-        self.step_schedulers()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
-
-    @torch.no_grad()
-    def sample(self, n, *, scale=1.0, component=None):
-        self.check_component(component)
-        return self.G(latent(n, self.params, scale, self.device))
+        # deligan §5.2: z -> FC N (-> act) -> gan's G with an N-wide input; training is gan's step.
+        return nn.Sequential(OrderedDict(fc=fc, act=act, g=generator(p, dim, in_dim=p.n_units)))

@@ -18,10 +18,11 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
+from torch import nn
+
 from bench.registry import register_method
-from methods.base import Method
-from methods.losses import d_loss, g_loss_nonsaturating
-from methods.nets import NetParams, adam, discriminator, generator, latent
+from methods.gan import GAN
+from methods.nets import NetParams, generator, latent
 
 
 class MoEGANParams(NetParams):
@@ -32,17 +33,12 @@ class MoEGANParams(NetParams):
 
 
 @register_method("moe_gan")
-class MoEGAN(Method):
+class MoEGAN(GAN):
     Params = MoEGANParams
 
-    def __init__(self, spec, params: MoEGANParams, device="cpu"):
-        super().__init__(spec, params, device)
-        dim = spec.shape[0]
+    def build_generator(self, p: MoEGANParams, dim: int) -> nn.Module:
         # deligan §5.2: the one-hot is appended to z, so G's input layer is z_dim + N wide; the rest is gan's G.
-        self.G = generator(params, dim, in_dim=params.z_dim + params.n_components).to(self.device)
-        self.D = discriminator(params, dim).to(self.device)
-        self.set_optimizers(G=adam(self.G.parameters(), params),
-                            D=adam(self.D.parameters(), params, params.d_lr))
+        return generator(p, dim, in_dim=p.z_dim + p.n_components)
 
     @property
     def n_components(self) -> int:
@@ -59,23 +55,5 @@ class MoEGAN(Method):
         z = latent(n, self.params, scale, self.device)
         return torch.cat([z, F.one_hot(i, k).to(z.dtype)], dim=1), i
 
-    def train_step(self, x, y=None):
-        z, _ = self.codes(self.params.fake_batch_size)
-        fake = self.G(z)
-        # Goodfellow 2014 Eq. 1, D side: maximise log D(x) + log(1 − D(G(z'))).
-        loss_d = d_loss(self.D(x), self.D(fake.detach()))
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["D"].step()
-        # Goodfellow 2014 §3 (non-saturating, as `gan`): G maximises log D(G(z')).
-        loss_g = g_loss_nonsaturating(self.D(fake))
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["G"].step()
-        self.step_schedulers()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
-
-    @torch.no_grad()
-    def sample(self, n, *, scale=1.0, component=None):
-        self.check_component(component)
-        return self.G(self.codes(n, scale, component)[0])
+    def generator_input(self, n: int, scale: float = 1.0, component: int | None = None) -> torch.Tensor:
+        return self.codes(n, scale, component)[0]

@@ -16,13 +16,12 @@ Cost (one core, interleaved with `gan`): width_mult 50 ≈ 340× gan's ms/step o
 """
 from __future__ import annotations
 
-import torch
 from pydantic import Field
+from torch import nn
 
 from bench.registry import register_method
-from methods.base import Method
-from methods.losses import d_loss, g_loss_nonsaturating
-from methods.nets import NetParams, adam, discriminator, generator, latent
+from methods.gan import GAN
+from methods.nets import NetParams, generator
 
 
 class NxGANParams(NetParams):
@@ -39,35 +38,9 @@ class NxGANParams(NetParams):
 
 
 @register_method("nx_gan")
-class NxGAN(Method):
+class NxGAN(GAN):
     Params = NxGANParams
 
-    def __init__(self, spec, params: NxGANParams, device="cpu"):
-        super().__init__(spec, params, device)
-        dim = spec.shape[0]
-        # deligan §5.2: G with N× the hidden units; D unchanged.
-        self.G = generator(params.model_copy(update={"g_hidden": params.g_widths}), dim).to(self.device)
-        self.D = discriminator(params, dim).to(self.device)
-        self.set_optimizers(G=adam(self.G.parameters(), params),
-                            D=adam(self.D.parameters(), params, params.d_lr))
-
-    def train_step(self, x, y=None):
-        p = self.params
-        fake = self.G(latent(p.fake_batch_size, p, 1.0, self.device))
-        # Goodfellow 2014 Eq. 1, D side: maximise log D(x) + log(1 − D(G(z))).
-        loss_d = d_loss(self.D(x), self.D(fake.detach()))
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["D"].step()
-        # Goodfellow 2014 §3 (non-saturating, as `gan`): G maximises log D(G(z)).
-        loss_g = g_loss_nonsaturating(self.D(fake))
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["G"].step()
-        self.step_schedulers()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
-
-    @torch.no_grad()
-    def sample(self, n, *, scale=1.0, component=None):
-        self.check_component(component)
-        return self.G(latent(n, self.params, scale, self.device))
+    def build_generator(self, p: NxGANParams, dim: int) -> nn.Module:
+        # deligan §5.2: G with N× the hidden units; D and the training step are gan's.
+        return generator(p.model_copy(update={"g_hidden": p.g_widths}), dim)
