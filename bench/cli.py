@@ -137,10 +137,15 @@ def cmd_run(args, argv: list[str]) -> int:
         print(f"  {summary.run_dir / f'{name}.parquet'}")
     if summary.failed:
         print(f"{summary.failed} trial(s) failed: their errors are in trials.parquet (column 'error')", file=sys.stderr)
+    if summary.unfinished:
+        print(f"{summary.unfinished} trial(s) unfinished (the sweep was interrupted): the same command with --resume "
+              "continues them", file=sys.stderr)
     if not args.no_report:
         rc = _report([summary.run_dir], None)
         if rc:
             return rc
+    if summary.unfinished:
+        return 130
     return 1 if summary.failed else 0
 
 

@@ -43,6 +43,7 @@ class SweepSummary:
     ran: int  # trials run in this invocation
     skipped: int  # finished trials skipped (--resume)
     wall_s: float
+    unfinished: int = 0  # trials with no result (the sweep was interrupted): --resume runs them
 
     @property
     def failed(self) -> int:
@@ -245,16 +246,17 @@ def _run_ray(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, opts: SweepOpt
 
 
 def _record_lost_trials(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, errors: dict[str, str]) -> None:
-    """A trial whose worker died (after Ray's retries) has no part: record it as failed, nothing lost."""
+    """A trial whose worker died (after Ray's retries) has no part: record it as failed, nothing lost. A trial
+    that simply never ran (the sweep was interrupted) stays unfinished, for --resume."""
     from bench.provenance import code_version
 
     now = datetime.now(timezone.utc)
     for spec in todo:
-        if read_trial_status(run_dir, spec.trial_id) is not None:
+        if spec.trial_id not in errors or read_trial_status(run_dir, spec.trial_id) is not None:
             continue
         row = {"trial_id": spec.trial_id, "suite": spec.suite, "profile": spec.profile, "dataset": spec.dataset,
                "method": spec.method, "seed": spec.seed, "status": "failed",
-               "error": errors.get(spec.trial_id, "the trial's worker ended without writing its results"),
+               "error": errors[spec.trial_id],
                "steps": 0, "wall_s": 0.0, "device": "", "node_id": "", "n_params": 0,
                "hparams": spec.model_dump_json(), "config_hash": plan.config_hash,
                "code_version": code_version(), "started_at": now, "finished_at": now}
@@ -298,8 +300,11 @@ def run_sweep(plan: RunPlan, opts: SweepOptions) -> SweepSummary:
 
     trials = read_table(run_dir, "trials")
     counts = {s: int((trials["status"] == s).sum()) for s in ("completed", "diverged", "failed")}
+    unfinished = len({t.trial_id for t in plan.trials} - set(trials["trial_id"]))
     wall = time.time() - t0
     write_json(run_dir / "run.json", run_json(
-        plan, opts, run_id, "finished", started_at=started, finished_at=datetime.now(timezone.utc).isoformat(),
-        invocations=invocations, wall_s=wall, counts=counts, rows=counts_rows))
-    return SweepSummary(run_dir=run_dir, counts=counts, ran=len(todo), skipped=skipped, wall_s=wall)
+        plan, opts, run_id, "interrupted" if unfinished else "finished", started_at=started,
+        finished_at=datetime.now(timezone.utc).isoformat(), invocations=invocations, wall_s=wall, counts=counts,
+        unfinished=unfinished, rows=counts_rows))
+    return SweepSummary(run_dir=run_dir, counts=counts, ran=len(todo), skipped=skipped, wall_s=wall,
+                        unfinished=unfinished)

@@ -192,3 +192,33 @@ def test_max_concurrent_is_respected(ray_env, tmp_path):
     t = t.sort_values("started_at")
     # one at a time: each trial starts after the previous one finished
     assert (t.started_at.iloc[1:].to_numpy() >= t.finished_at.iloc[:-1].to_numpy()).all()
+
+
+def test_ctrl_c_leaves_unstarted_trials_unfinished_not_failed(ray_env, tmp_path):
+    """SIGINT to the driver: Tune stops; trials that never ran are *unfinished* (exit 130), not failed, and
+    --resume runs exactly those."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = [sys.executable, "-m", "bench", "run", "--suite", "mode_collapse", "--profile", "smoke", "--methods",
+            "gan", "--datasets", "ring8_mgan", "--seeds", "8", "--max-concurrent", "1", "--out", str(tmp_path),
+            "--no-report"]
+    env = dict(__import__("os").environ, RAY_AUTH_MODE="disabled", OMP_NUM_THREADS="1")
+    driver = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    end = time.time() + 120
+    while time.time() < end and not list(tmp_path.glob("mode_collapse/*/parts/*/trial.parquet")):
+        time.sleep(0.1)
+    driver.send_signal(signal.SIGINT)
+    out, err = driver.communicate(timeout=120)
+    assert driver.returncode == 130, out + err
+    assert "unfinished (the sweep was interrupted)" in err
+    run_dir = only_run_dir(tmp_path, "mode_collapse")
+    t = pq.read_table(run_dir / "trials.parquet").to_pandas()
+    assert 1 <= len(t) < 8 and "failed" not in set(t.status)
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    r = subprocess.run(args + ["--resume"], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"({8 - len(t)} run, {len(t)} skipped)" in r.stdout
+    assert len(pq.read_table(run_dir / "trials.parquet")) == 8
