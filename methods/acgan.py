@@ -115,16 +115,12 @@ class ACGAN(Method):
         l_c = class_loglik(c_real, y, c_fake, c)
         # AC-GAN §3: D maximises L_S + L_C (body and both heads, one optimiser).
         loss_d = -(l_s + l_c)
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["D"].step()
+        self.descend("D", loss_d)
         if p.fresh_fakes_for_g:
             fake, c = self.fakes(y)
         s_fake, c_fake = self.heads(fake)
         loss_g = generator_loss(s_fake, c_fake, c)  # §3 G: maximise L_C − L_S (non-saturating L_S)
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["G"].step()
+        self.descend("G", loss_g)
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "l_s": l_s.item(), "l_c": l_c.item()}
 

@@ -53,6 +53,13 @@ class Method(nn.Module, metaclass=ABCMeta):
         for s in self.schedulers.values():
             s.step()
 
+    def descend(self, player: str, loss: torch.Tensor) -> None:
+        """One step of `player`'s optimiser on `loss`: clear its gradients, backpropagate, step."""
+        opt = self.optimizers[player]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
     # -- the interface ---------------------------------------------------------------------------------
     @property
     def batch_size(self) -> int:

@@ -81,14 +81,10 @@ class D2GAN(Method):
         with torch.no_grad():
             fake = self.G(latent(p.fake_batch_size, p, 1.0, self.device))
         loss_d = discriminator_loss(self.D1(x), self.D1(fake), self.D2(x), self.D2(fake), p.alpha, p.beta)
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["D"].step()
+        self.descend("D", loss_d)
         fake = self.G(latent(p.fake_batch_size, p, 1.0, self.device))  # fresh z for G, as the authors' code
         loss_g = generator_loss(self.D1(fake), self.D2(fake), p.beta)
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["G"].step()
+        self.descend("G", loss_g)
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 

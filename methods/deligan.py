@@ -75,9 +75,7 @@ class DeLiGAN(Method):
         reaches G or the latent (§4.1: μ, σ learn from G's loss only)."""
         # DeLiGAN Eq. 4 (Goodfellow Eq. 1, D side): −E log D(x) − E log(1 − D(G(z))).
         loss = d_loss(self.D(x), self.D(fake.detach()))
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizers["D"].step()
+        self.descend("D", loss)
         return loss
 
     def g_step(self, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,9 +83,7 @@ class DeLiGAN(Method):
         penalty = self.sigma_penalty()
         # DeLiGAN Eq. 10: adversarial term + λ·Σ_i ‖1 − σ_i‖² / N.
         loss = self.adversarial_g_loss(self.D(fake)) + penalty
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizers["G"].step()
+        self.descend("G", loss)
         return loss, penalty
 
     def train_step(self, x, y=None):

@@ -136,9 +136,7 @@ class EnsembleGAN(Method):
         fake = self.gens[i](eps)  # (n, dim): all fakes from G_i
         # DeLiGAN Eq. 4 (Goodfellow Eq. 1, D side): −E log D(x) − E log(1 − D(G_i(z))).
         loss_d = d_loss(self.D(x), self.D(fake.detach()))
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["D"].step()
+        self.descend("D", loss_d)
         penalty = self.sigma_penalty(i)
         # DeLiGAN Eq. 10 for generator i (N = 1): adversarial term + λ·‖1 − σ_i‖².
         loss_g = self.adversarial_g_loss(self.D(fake)) + penalty

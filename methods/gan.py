@@ -44,14 +44,10 @@ class GAN(Method):
         fake = self.G(self.generator_input(self.params.fake_batch_size))
         # Goodfellow 2014 Eq. 1, D side: maximise log D(x) + log(1 − D(G(z))).
         loss_d = d_loss(self.D(x), self.D(fake.detach()))
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["D"].step()
+        self.descend("D", loss_d)
         # Goodfellow 2014 §3 (non-saturating): G maximises log D(G(z)).
         loss_g = g_loss_nonsaturating(self.D(fake))
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["G"].step()
+        self.descend("G", loss_g)
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 

@@ -120,17 +120,13 @@ class _GMGAN(Method):
     def d_step(self, x, y, fake, k) -> torch.Tensor:
         """Alg. 1 line 17: one Adam step of D; fakes are detached, so neither G nor the latent moves."""
         loss = self.d_objective(x, y, fake.detach(), k)
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizers["D"].step()
+        self.descend("D", loss)
         return loss
 
     def g_step(self, fake, k) -> torch.Tensor:
         """Alg. 1 line 27: one Adam step of G (and, dynamic, of μ_k, A_k through z = A_k ε + μ_k)."""
         loss = self.g_objective(fake, k)
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizers["G"].step()
+        self.descend("G", loss)
         return loss
 
     def train_step(self, x, y=None):

@@ -99,9 +99,7 @@ class InfoGAN(Method):
         l_i = info_lower_bound(q_fake, c)
         # Eq. 6, D and Q side: D maximises V(D, G) (Goodfellow Eq. 1), Q maximises λ L_I: minimise L_D − λ L_I.
         loss = d_loss(d_real, d_fake) - self.params.lam * l_i
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizers["D"].step()
+        self.descend("D", loss)
         return loss, l_i
 
     def train_step(self, x, y=None):
@@ -115,9 +113,7 @@ class InfoGAN(Method):
         l_i = info_lower_bound(q_fake, c)
         # Eq. 6, G side: minimise V − λ L_I, V's G term non-saturating (−E log D(G(z, c)), Goodfellow §3).
         loss_g = g_loss_nonsaturating(d_fake) - p.lam * l_i
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["G"].step()
+        self.descend("G", loss_g)
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "l_i": l_i_d.item()}
 

@@ -181,14 +181,10 @@ class MDGAN(Method):
         # One D step, then one G step on the same fakes (as `gan`; md-gan §2 "equal updates").
         log_lk_real, gap_d = self.sgmm.log_lk(self.D(x)), self.sgmm.gap(self.D(fake.detach()))
         loss_d = d_loss_mdgan(log_lk_real, gap_d, p.log_eps)
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["D"].step()
+        self.descend("D", loss_d)
         gap_g = self.sgmm.gap(self.D(fake))
         loss_g = g_loss_mdgan(gap_g, p.log_eps)
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["G"].step()
+        self.descend("G", loss_g)
         self.step_schedulers()
         # (N,) each: log lk(D(x)); λ − lk(D(G(z))) as the D step and the G step saw it
         self.last = {"log_lk_real": log_lk_real.detach(), "gap_fake_d": gap_d.detach(), "gap_fake_g": gap_g.detach()}

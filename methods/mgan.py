@@ -123,17 +123,13 @@ class MGAN(Method):
         # MGAN Alg. 2 line 5: L_D = −(1/M) Σ_m log D(x_m) − (1/N) Σ_n log(1 − D(x'_n)).
         loss_d = d_loss(d_real, d_fake)
         # Alg. 2 line 6: one step of C and D together on L_C + L_D (shared body gets both gradients).
-        self.optimizers["CD"].zero_grad(set_to_none=True)
-        (loss_c + loss_d).backward()
-        self.optimizers["CD"].step()
+        self.descend("CD", (loss_c + loss_d))
         # Alg. 2 line 7: a fresh fake minibatch for the G update (or the same noise: fresh_fakes_for_g=False).
         if p.fresh_fakes_for_g:
             fake, u = self.fakes(p.fake_batch_size)
         d_fake, c_fake = self.heads(fake)
         loss_g = generator_loss(d_fake, c_fake, u, p.beta)  # Alg. 2 line 8, minimised (line 9's sign slip)
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["G"].step()
+        self.descend("G", loss_g)
         self.step_schedulers()
         return {"loss_c": loss_c.item(), "loss_d": loss_d.item(), "loss_g": loss_g.item()}
 

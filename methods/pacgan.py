@@ -82,14 +82,10 @@ class PacGAN(Method):
         real_packs, fake_packs = pack(x, m), pack(fake, m)  # (B/m, m·d), (n_fakes/m, m·d)
         # PacGAN §3 (Goodfellow Eq. 1 on packs): D maximises log D(x_1..x_m) + log(1 − D(G(z_1)..G(z_m))).
         loss_d = d_loss(self.D(real_packs), self.D(fake_packs.detach()))
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["D"].step()
+        self.descend("D", loss_d)
         # PacGAN §3 with Goodfellow §3's non-saturating G (authors' code: softplus(−D(fake packs))).
         loss_g = g_loss_nonsaturating(self.D(fake_packs))
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["G"].step()
+        self.descend("G", loss_g)
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 

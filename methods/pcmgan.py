@@ -193,7 +193,7 @@ class PCMGAN(Method):
 
     # -- Alg. 1 ---------------------------------------------------------------------------------------------
     def train_step(self, x, y=None):
-        p, K, lat = self.params, self.K, self.latent
+        p, K = self.params, self.K
         n = x.shape[0]
         paired = p.fakes_per_component == "paired"
         m = n if paired else (p.fakes_per_component or -(-p.fake_batch_size // K))

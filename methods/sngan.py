@@ -85,13 +85,9 @@ class SNGAN(Method):
         p = self.params
         fake = self.G(latent(p.fake_batch_size, p, 1.0, self.device))
         loss_d = self.losses(self.D(x), self.D(fake.detach()))  # two forwards: two power iterations
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["D"].step()
+        self.descend("D", loss_d)
         loss_g = self.losses(None, self.D(fake))  # same noise as the D step, as `gan`
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["G"].step()
+        self.descend("G", loss_g)
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 

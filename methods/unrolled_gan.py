@@ -157,9 +157,7 @@ class UnrolledGAN(Method):
         fake = self.G(latent(p.fake_batch_size, p, 1.0, self.device))
         # Goodfellow 2014 Eq. 1, D side: D's normal step, as gan's (§2.2: unrolling only shapes G's update).
         loss_d = d_loss(self.D(x), self.D(fake.detach()))
-        self.optimizers["D"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.optimizers["D"].step()
+        self.descend("D", loss_d)
         # Unrolled GAN Eq. 7 / §2.2: G descends f_K, through the K unrolled D steps when backprop_unroll.
         loss_g = self.generator_loss(x, fake)
         self.optimizers["G"].zero_grad(set_to_none=True)

@@ -108,9 +108,7 @@ class WGANGP(Method):
             w = w + w_t / n
         fake = self.G(latent(p.fake_batch_size, p, 1.0, self.device))  # line 10: a fresh batch of latents
         loss_g = generator_loss(self.D(fake))  # line 11
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.optimizers["G"].step()
+        self.descend("G", loss_g)
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "gp": penalty.item(), "w_estimate": w.item(), "loss_g": loss_g.item()}
 
