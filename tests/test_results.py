@@ -1,6 +1,5 @@
 from datetime import datetime, timezone
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 

@@ -1,16 +1,14 @@
 """AC-GAN (Odena et al. 2017, §3): L_S and L_C, D's two heads on one body, G conditioned on a one-hot class."""
 import copy
-import io
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from method_checks import build, changed_groups
+from method_checks import assert_round_trip, assert_short_trial, build, changed_groups
 from methods.acgan import class_loglik, generator_loss, source_loglik
 from methods.nets import latent
-from specs import make_spec
 
 
 def _batch(m, data, seed=0):
@@ -235,25 +233,7 @@ def test_shared_body_is_gans_discriminator_body():
 
 # -- interface -----------------------------------------------------------------------------------------------------
 def test_state_dict_round_trip_through_bytes_restores_samples_and_training():
-    m, data = build("acgan", seed=0)
-    g = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        m.train_step(*data.batch(m.batch_size, g))
-    buf = io.BytesIO()
-    torch.save(m.state_dict(), buf)
-    fresh, _ = build("acgan", seed=1)
-    buf.seek(0)
-    fresh.load_state_dict(torch.load(buf, weights_only=False))
-    for kw in ({}, {"component": 2}, {"scale": 0.5}):
-        torch.manual_seed(4)
-        a = m.sample(100, **kw)
-        torch.manual_seed(4)
-        assert torch.equal(a, fresh.sample(100, **kw))
-    x, y = data.batch(m.batch_size, g)
-    torch.manual_seed(5)
-    la = m.train_step(x, y)
-    torch.manual_seed(5)
-    assert la == fresh.train_step(x, y)  # Adam moments restored too
+    assert_round_trip("acgan", sample_kwargs=({}, {"component": 2}, {"scale": 0.5}))  # Adam moments too
 
 
 def test_responsibilities_are_the_class_posterior():
@@ -265,11 +245,7 @@ def test_responsibilities_are_the_class_posterior():
 
 
 def test_short_trial_completes():
-    from bench.trial import run_trial
-
-    out = run_trial(make_spec(method="acgan", steps=30, metrics=["modes", "hq", "sym_kl", "latent_purity"]))
-    assert out.status == "completed", out.trial["error"]
-    assert {r["metric"] for r in out.metrics} == {"modes", "hq", "sym_kl", "latent_purity"}
+    assert_short_trial("acgan", ["modes", "hq", "sym_kl", "latent_purity"])
 
 
 @pytest.mark.parametrize("fresh", [False, True])

@@ -1,15 +1,13 @@
 import copy
-import io
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from method_checks import build, changed_groups
+from method_checks import assert_round_trip, assert_short_trial, build, changed_groups
 from methods.d2gan import D2GANParams, discriminator_loss, generator_loss, log_softplus
 from methods.nets import latent
-from specs import make_spec
 
 
 def _batch(method, data, seed=0):
@@ -156,29 +154,8 @@ def test_sample_scale_and_component():
 
 
 def test_state_dict_round_trip_through_torch_save():
-    m, data = build("d2gan", seed=0)
-    g = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        m.train_step(*data.batch(m.batch_size, g))
-    buf = io.BytesIO()
-    torch.save(m.state_dict(), buf)
-    fresh, _ = build("d2gan", seed=1)
-    buf.seek(0)
-    fresh.load_state_dict(torch.load(buf))
-    torch.manual_seed(4)
-    a = m.sample(100)
-    torch.manual_seed(4)
-    assert torch.equal(a, fresh.sample(100))
-    x, y = data.batch(m.batch_size, g)
-    torch.manual_seed(5)
-    la = m.train_step(x, y)
-    torch.manual_seed(5)
-    assert fresh.train_step(x, y) == la  # both discriminators and the joint Adam restored
+    assert_round_trip("d2gan")  # both discriminators and the joint Adam restored
 
 
 def test_short_trial_completes():
-    from bench.trial import run_trial
-
-    out = run_trial(make_spec(method="d2gan", steps=30, metrics=["modes", "hq", "sym_kl"]))
-    assert out.status == "completed", out.trial["error"]
-    assert {r["metric"] for r in out.metrics} == {"modes", "hq", "sym_kl"}
+    assert_short_trial("d2gan", ["modes", "hq", "sym_kl"])

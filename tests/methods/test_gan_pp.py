@@ -1,13 +1,10 @@
 """GAN++ (deligan §5.2): an FC layer of N units between z and gan's G; the rest is `gan`."""
-import io
 
 import pytest
 import torch
 
-from bench.trial import run_trial
-from method_checks import build, changed_groups
+from method_checks import assert_round_trip, assert_short_trial, build, changed_groups
 from methods.nets import latent
-from specs import make_spec
 
 TOY = dict(hidden_act="tanh", z_dim=2, g_hidden=(32,), d_hidden=(32,), g_out_scale=1.0)  # DeLiGAN toy profile
 
@@ -128,22 +125,8 @@ def test_one_step_moves_the_extra_layer_g_and_d():
 
 
 def test_state_dict_round_trip_through_bytes_gives_identical_samples():
-    m, data = build("gan_pp")
-    g = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        m.train_step(*data.batch(m.batch_size, g))
-    buf = io.BytesIO()
-    torch.save(m.state_dict(), buf)
-    buf.seek(0)
-    fresh, _ = build("gan_pp", seed=1)
-    fresh.load_state_dict(torch.load(buf))
-    torch.manual_seed(5)
-    a = m.sample(200)
-    torch.manual_seed(5)
-    assert torch.equal(fresh.sample(200), a)
+    assert_round_trip("gan_pp")
 
 
 def test_short_trial_completes():
-    out = run_trial(make_spec(method="gan_pp", steps=30, metrics=["modes", "hq", "sym_kl"]))
-    assert out.status == "completed", out.trial["error"]
-    assert {r["metric"] for r in out.metrics} == {"modes", "hq", "sym_kl"}
+    assert_short_trial("gan_pp", ["modes", "hq", "sym_kl"])

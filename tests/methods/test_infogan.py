@@ -1,6 +1,5 @@
 """InfoGAN (Chen et al. 2016, Eq. 5–6, §6): the MI lower bound L_I, Q on D's body, the categorical code."""
 import copy
-import io
 import math
 
 import numpy as np
@@ -8,11 +7,10 @@ import pydantic
 import pytest
 import torch
 
-from method_checks import build, changed_groups
+from method_checks import assert_round_trip, assert_short_trial, build, changed_groups
 from methods.infogan import info_lower_bound
 from methods.losses import d_loss, g_loss_nonsaturating
 from methods.nets import latent
-from specs import make_spec
 
 
 def _batch(m, data, seed=0):
@@ -215,25 +213,7 @@ def test_paper_profile_networks_are_accepted_with_uniform_noise():
 
 # -- interface -----------------------------------------------------------------------------------------------------
 def test_state_dict_round_trip_through_bytes_restores_samples_and_training():
-    m, data = build("infogan", seed=0)
-    g = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        m.train_step(*data.batch(m.batch_size, g))
-    buf = io.BytesIO()
-    torch.save(m.state_dict(), buf)
-    fresh, _ = build("infogan", seed=1)
-    buf.seek(0)
-    fresh.load_state_dict(torch.load(buf, weights_only=False))
-    for kw in ({}, {"component": 2}, {"scale": 0.5}):
-        torch.manual_seed(4)
-        a = m.sample(100, **kw)
-        torch.manual_seed(4)
-        assert torch.equal(a, fresh.sample(100, **kw))
-    x, y = data.batch(m.batch_size, g)
-    torch.manual_seed(5)
-    la = m.train_step(x, y)
-    torch.manual_seed(5)
-    assert la == fresh.train_step(x, y)  # Adam moments restored too
+    assert_round_trip("infogan", sample_kwargs=({}, {"component": 2}, {"scale": 0.5}))  # Adam moments too
 
 
 def test_responsibilities_are_q():
@@ -245,11 +225,7 @@ def test_responsibilities_are_q():
 
 
 def test_short_trial_completes():
-    from bench.trial import run_trial
-
-    out = run_trial(make_spec(method="infogan", steps=30, metrics=["modes", "hq", "sym_kl", "latent_purity"]))
-    assert out.status == "completed", out.trial["error"]
-    assert {r["metric"] for r in out.metrics} == {"modes", "hq", "sym_kl", "latent_purity"}
+    assert_short_trial("infogan", ["modes", "hq", "sym_kl", "latent_purity"])
 
 
 @pytest.mark.parametrize("fresh", [False, True])

@@ -5,11 +5,10 @@ import pydantic
 import pytest
 import torch
 
-from method_checks import build, changed_groups
+from method_checks import assert_round_trip, assert_short_trial, build, changed_groups
 from methods.losses import g_loss_nonsaturating
 from methods.mgan import classifier_loss, generator_loss
 from methods.nets import latent
-from specs import make_spec
 
 
 def _batch(method, data, seed=0):
@@ -236,24 +235,7 @@ def test_one_generator_and_beta_0_is_the_plain_gan():
 
 # -- interface -----------------------------------------------------------------------------------------------
 def test_state_dict_round_trip_restores_samples_and_training():
-    m, data = build("mgan", seed=0)
-    g = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        m.train_step(*data.batch(m.batch_size, g))
-    fresh, _ = build("mgan", seed=1)
-    # a copy, as torch.save/torch.load give: Adam.load_state_dict would otherwise share m's moment tensors
-    fresh.load_state_dict(copy.deepcopy(m.state_dict()))
-    torch.manual_seed(4)
-    a = m.sample(100)
-    torch.manual_seed(4)
-    b = fresh.sample(100)
-    assert torch.equal(a, b)
-    x, y = data.batch(m.batch_size, g)
-    torch.manual_seed(5)
-    la = m.train_step(x, y)
-    torch.manual_seed(5)
-    lb = fresh.train_step(x, y)
-    assert la == lb  # Adam moments restored too
+    m, fresh = assert_round_trip("mgan", sample_kwargs=({}, {"component": 3}))
     assert torch.equal(m.G.w_in, fresh.G.w_in)
 
 
@@ -276,8 +258,4 @@ def test_params_are_validated():
 
 
 def test_short_trial_completes():
-    from bench.trial import run_trial
-
-    out = run_trial(make_spec(method="mgan", steps=30, metrics=["modes", "hq", "sym_kl", "latent_purity"]))
-    assert out.status == "completed", out.trial["error"]
-    assert {r["metric"] for r in out.metrics} == {"modes", "hq", "sym_kl", "latent_purity"}
+    assert_short_trial("mgan", ["modes", "hq", "sym_kl", "latent_purity"])

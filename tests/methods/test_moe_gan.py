@@ -1,15 +1,12 @@
 """MoE-GAN (deligan §5.2): z' = [z, onehot(i)], i uniform over N codes; the rest is `gan`."""
-import io
 
 import numpy as np
 import pytest
 import torch
 from scipy import stats
 
-from bench.trial import run_trial
-from method_checks import build, changed_groups
+from method_checks import assert_round_trip, assert_short_trial, build, changed_groups
 from methods.nets import latent
-from specs import make_spec
 
 
 def _batch(m, data, seed=0):
@@ -130,27 +127,8 @@ def test_one_step_moves_g_and_d():
 
 
 def test_state_dict_round_trip_through_bytes_gives_identical_samples():
-    m, data = build("moe_gan")
-    g = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        m.train_step(*data.batch(m.batch_size, g))
-    buf = io.BytesIO()
-    torch.save(m.state_dict(), buf)
-    buf.seek(0)
-    fresh, _ = build("moe_gan", seed=1)
-    fresh.load_state_dict(torch.load(buf))
-    torch.manual_seed(5)
-    a = m.sample(200)
-    torch.manual_seed(5)
-    assert torch.equal(fresh.sample(200), a)
-    x, y = data.batch(m.batch_size, g)
-    torch.manual_seed(6)
-    la = m.train_step(x, y)
-    torch.manual_seed(6)
-    assert fresh.train_step(x, y) == la  # Adam moments restored too
+    assert_round_trip("moe_gan", sample_kwargs=({}, {"component": 7}))
 
 
 def test_short_trial_completes():
-    out = run_trial(make_spec(method="moe_gan", steps=30, metrics=["modes", "hq", "sym_kl", "latent_purity"]))
-    assert out.status == "completed", out.trial["error"]
-    assert {r["metric"] for r in out.metrics} == {"modes", "hq", "sym_kl", "latent_purity"}
+    assert_short_trial("moe_gan", ["modes", "hq", "sym_kl", "latent_purity"])

@@ -1,12 +1,9 @@
 """Nx-GAN (deligan §5.2): G's hidden layers N× as wide as the shared G's; D is gan's."""
-import io
 
 import torch
 
-from bench.trial import run_trial
-from method_checks import build, changed_groups
+from method_checks import assert_round_trip, assert_short_trial, build, changed_groups
 from methods.nets import latent
-from specs import make_spec
 
 TOY = dict(hidden_act="tanh", z_dim=2, g_hidden=(32,), d_hidden=(32,), g_out_scale=1.0)  # DeLiGAN toy profile
 
@@ -87,23 +84,9 @@ def test_one_step_moves_g_and_d():
 
 
 def test_state_dict_round_trip_through_bytes_gives_identical_samples():
-    m, data = build("nx_gan", width_mult=2)
-    g = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        m.train_step(*data.batch(m.batch_size, g))
-    buf = io.BytesIO()
-    torch.save(m.state_dict(), buf)
-    buf.seek(0)
-    fresh, _ = build("nx_gan", width_mult=2, seed=1)
-    fresh.load_state_dict(torch.load(buf))
-    torch.manual_seed(5)
-    a = m.sample(200)
-    torch.manual_seed(5)
-    assert torch.equal(fresh.sample(200), a)
+    assert_round_trip("nx_gan", width_mult=2)
 
 
 def test_short_trial_completes():
     # width_mult 2: the default 6,400-unit G takes ≈ 1.5 s a step on one core (see the method's note)
-    out = run_trial(make_spec(method="nx_gan", steps=30, params={"width_mult": 2}, metrics=["modes", "hq", "w1"]))
-    assert out.status == "completed", out.trial["error"]
-    assert {r["metric"] for r in out.metrics} == {"modes", "hq", "w1"}
+    assert_short_trial("nx_gan", ["modes", "hq", "w1"], params={"width_mult": 2})

@@ -1,15 +1,12 @@
-import io
 
 import numpy as np
 import pydantic
 import pytest
 import torch
 
-from bench.trial import run_trial
-from method_checks import build, changed_groups
+from method_checks import assert_round_trip, assert_short_trial, build, changed_groups
 from methods.nets import latent
 from methods.pacgan import pack
-from specs import make_spec
 
 
 def _batch(m, data, seed=0):
@@ -131,27 +128,8 @@ def test_sample_is_unpacked_and_scale_multiplies_the_latent_covariance():
 
 
 def test_state_dict_round_trip_gives_identical_samples_and_steps():
-    method, data = build("pacgan")
-    g = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        method.train_step(*data.batch(method.batch_size, g))
-    fresh, _ = build("pacgan", seed=1)
-    buf = io.BytesIO()  # through bytes, as a checkpoint (an in-memory state_dict would share Adam's moments)
-    torch.save(method.state_dict(), buf)
-    buf.seek(0)
-    fresh.load_state_dict(torch.load(buf, weights_only=False))
-    torch.manual_seed(4)
-    a = method.sample(100)
-    torch.manual_seed(4)
-    assert torch.equal(a, fresh.sample(100))
-    x, y = data.batch(method.batch_size, g)
-    torch.manual_seed(5)
-    la = method.train_step(x, y)
-    torch.manual_seed(5)
-    assert fresh.train_step(x, y) == la  # the optimiser state travelled too
+    assert_round_trip("pacgan")
 
 
 def test_short_trial_completes():
-    out = run_trial(make_spec(method="pacgan", steps=30, metrics=["modes", "hq", "sym_kl"]))  # the cheap metrics
-    assert out.status == "completed", out.trial["error"]
-    assert {r["metric"] for r in out.metrics} == {"modes", "hq", "sym_kl"}
+    assert_short_trial("pacgan", ["modes", "hq", "sym_kl"])  # the cheap metrics

@@ -8,11 +8,10 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import _SpectralNorm
 
-from method_checks import build, changed_groups
+from method_checks import assert_short_trial, build, changed_groups
 from methods.losses import d_loss
 from methods.nets import latent
 from methods.sngan import d_loss_hinge, g_loss_hinge
-from specs import make_spec
 
 # MD-GAN's 2-D networks (the suite's paper profile on grid25 / ring8_mdgan): D has two hidden layers.
 MDGAN_NETS = dict(z_dim=2, g_hidden=(128, 128), g_out_scale=6.0, d_hidden=(128, 128), batch_size=500,
@@ -211,8 +210,4 @@ def test_md_gan_paper_profile_resolves_and_trains():
 
 
 def test_short_trial_completes():
-    from bench.trial import run_trial
-
-    out = run_trial(make_spec(method="sngan", steps=30, metrics=["modes", "hq", "sym_kl"]))
-    assert out.status == "completed", out.trial["error"]
-    assert {r["metric"] for r in out.metrics} == {"modes", "hq", "sym_kl"}
+    assert_short_trial("sngan", ["modes", "hq", "sym_kl"])

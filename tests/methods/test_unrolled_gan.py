@@ -1,14 +1,11 @@
 import copy
-import io
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from bench.trial import run_trial
-from method_checks import build, changed_groups
+from method_checks import assert_round_trip, assert_short_trial, build, changed_groups
 from methods.nets import latent
-from specs import make_spec
 
 
 def _batch(m, data, seed=0):
@@ -194,27 +191,8 @@ def test_sample_scale_multiplies_the_latent_covariance_and_one_component():
 
 
 def test_state_dict_round_trip_gives_identical_samples_and_steps():
-    m, data = build("unrolled_gan", unroll_steps=2)
-    g = torch.Generator().manual_seed(0)
-    for _ in range(2):
-        m.train_step(*data.batch(m.batch_size, g))
-    fresh, _ = build("unrolled_gan", seed=1, unroll_steps=2)
-    buf = io.BytesIO()  # through bytes, as a checkpoint (an in-memory state_dict would share Adam's moments)
-    torch.save(m.state_dict(), buf)
-    buf.seek(0)
-    fresh.load_state_dict(torch.load(buf, weights_only=False))
-    torch.manual_seed(4)
-    a = m.sample(100)
-    torch.manual_seed(4)
-    assert torch.equal(a, fresh.sample(100))
-    x, y = data.batch(m.batch_size, g)
-    torch.manual_seed(5)
-    la = m.train_step(x, y)
-    torch.manual_seed(5)
-    assert fresh.train_step(x, y) == la  # D's Adam state (which the unrolling continues) travelled too
+    assert_round_trip("unrolled_gan", train=2, unroll_steps=2)  # D's Adam state, which the unrolling continues
 
 
 def test_short_trial_completes():
-    out = run_trial(make_spec(method="unrolled_gan", steps=30, metrics=["modes", "hq", "sym_kl"]))  # the cheap metrics
-    assert out.status == "completed", out.trial["error"]
-    assert {r["metric"] for r in out.metrics} == {"modes", "hq", "sym_kl"}
+    assert_short_trial("unrolled_gan", ["modes", "hq", "sym_kl"])  # the cheap metrics

@@ -1,6 +1,5 @@
 """VEEGAN (§3, Eq. 8, Alg. 1): D on (z, x) pairs, the noise autoencoder term, and which player each loss moves."""
 import copy
-import io
 import math
 
 import numpy as np
@@ -8,10 +7,8 @@ import pydantic
 import pytest
 import torch
 
-from bench.trial import run_trial
-from method_checks import build, changed_groups
+from method_checks import assert_round_trip, assert_short_trial, build, changed_groups
 from methods.veegan import VEEGANParams, adversarial_term, pair_d_loss, reconstruction_loss
-from specs import make_spec
 
 
 def _batch(m, data, seed=0):
@@ -258,24 +255,7 @@ def test_sample_shapes_scale_and_component():
 
 
 def test_state_dict_round_trip_through_torch_save():
-    m, data = build("veegan", seed=0)
-    g = torch.Generator().manual_seed(0)
-    for _ in range(3):
-        m.train_step(*data.batch(m.batch_size, g))
-    buf = io.BytesIO()
-    torch.save(m.state_dict(), buf)
-    buf.seek(0)
-    fresh, _ = build("veegan", seed=1)
-    fresh.load_state_dict(torch.load(buf, weights_only=False))
-    torch.manual_seed(4)
-    a = m.sample(100)
-    torch.manual_seed(4)
-    assert torch.equal(a, fresh.sample(100))
-    x, y = data.batch(m.batch_size, g)
-    torch.manual_seed(5)
-    la = m.train_step(x, y)
-    torch.manual_seed(5)
-    assert la == fresh.train_step(x, y)  # Adam moments of all three players restored too
+    assert_round_trip("veegan")  # Adam moments of all three players restored too
 
 
 def test_params_defaults_and_validation():
@@ -289,6 +269,4 @@ def test_params_defaults_and_validation():
 
 
 def test_short_trial_completes():
-    out = run_trial(make_spec(method="veegan", steps=30, metrics=["modes", "hq", "sym_kl", "w1"]))
-    assert out.status == "completed", out.trial["error"]
-    assert {r["metric"] for r in out.metrics} == {"modes", "hq", "sym_kl", "w1"}
+    assert_short_trial("veegan", ["modes", "hq", "sym_kl", "w1"])
