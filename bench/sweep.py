@@ -152,7 +152,8 @@ def _trainable(config: dict) -> None:
     ck = part_dir(run_dir, spec.trial_id) / "checkpoint.pt"
     if ck.exists() and out.status != "failed":
         ck.unlink()
-    tune.report({"status": out.status, "trial_id": spec.trial_id, "wall_s": out.trial["wall_s"]})
+    tune.report({"status": out.status, "trial_id": spec.trial_id, "wall_s": out.trial["wall_s"],
+                 "device_note": note or ""})
 
 
 def _progress_callback(total: int, opts: SweepOptions, t0: float):
@@ -174,8 +175,9 @@ def _progress_callback(total: int, opts: SweepOptions, t0: float):
             status = result.get("status", "completed")
             self.done[status] = self.done.get(status, 0) + 1
             spec = trial.config["spec"]
+            note = f"; {result['device_note']}" if result.get("device_note") else ""
             self._line(trials, f"   ({spec['method']} on {spec['dataset']}, seed {spec['seed']}: {status}, "
-                               f"{result.get('wall_s', 0):.1f}s)")
+                               f"{result.get('wall_s', 0):.1f}s{note})")
 
         def on_trial_error(self, iteration, trials, trial, **info):
             self.done["failed"] += 1

@@ -199,5 +199,7 @@ def test_fractional_gpus_pack_four_trials_on_one_logical_gpu(ray_tmp, tmp_path):
         assert t.started_at.max() < t.finished_at.min()
         # no CUDA here: each trial says it was granted a GPU and ran on the CPU
         assert set(t.device) == {"cpu"} and t.hparams.str.contains("granted a GPU but CUDA sees none").all()
+        # ... and the progress output says so while the sweep runs
+        assert r.stdout.count("granted a GPU but CUDA sees none: ran on CPU") == 4, r.stdout
     finally:
         cluster.shutdown()
