@@ -96,6 +96,19 @@ def samples_figure(data: RunData, out_dir: Path) -> list[Path]:
     return save(fig, out_dir / "samples")
 
 
+def figure_legend(fig, axes, y: float) -> list[str]:
+    """One legend above the panels with every method drawn in ANY panel (runs merged from separate sweeps give
+    panels with different methods), each once, in method order. Returns the labels."""
+    seen: dict[str, object] = {}
+    for ax in np.ravel(axes):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    labels = method_order(seen)
+    fig.legend([seen[k] for k in labels], labels, loc="upper center", ncol=min(len(labels), 8), fontsize=7,
+               bbox_to_anchor=(0.5, y))
+    return labels
+
+
 def curves_figures(data: RunData, higher_is_better: dict[str, bool], out_dir: Path) -> list[Path]:
     import seaborn as sns
 
@@ -124,9 +137,7 @@ def curves_figures(data: RunData, higher_is_better: dict[str, bool], out_dir: Pa
             ax.tick_params(labelsize=7)
         hib = higher_is_better.get(metric)
         axes[0][0].set_ylabel(f"{metric} ({'higher' if hib else 'lower'} is better)")
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 8), fontsize=7,
-                   bbox_to_anchor=(0.5, 1.08))
+        figure_legend(fig, axes, 1.08)
         fig.tight_layout()
         paths += save(fig, out_dir / f"curve_{metric}")
     return paths
@@ -197,6 +208,8 @@ def _frame(ax, mode: dict) -> None:
 def qd_figure(data: RunData, out_dir: Path) -> list[Path]:
     """Quality against diversity over the latent scale σ (GM-GAN Fig. 7, 2-D analogue): mean over seeds per σ;
     the marker shows σ = 1 (the training scale)."""
+    import seaborn as sns
+
     m = data.metrics[data.metrics["sigma"].notna() & data.metrics["metric"].isin(["qd_quality", "qd_diversity"])]
     done = set(data.trials[data.trials["status"] == "completed"]["trial_id"])
     m = m[m["trial_id"].isin(done)]
@@ -206,21 +219,22 @@ def qd_figure(data: RunData, out_dir: Path) -> list[Path]:
     if not {"qd_quality", "qd_diversity"} <= set(wide.columns):
         return []
     datasets = sorted(set(wide["dataset"]))
+    methods = method_order(wide["method"])
+    palette = dict(zip(methods, sns.color_palette("tab10" if len(methods) <= 10 else "husl", len(methods))))
     fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.4), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
         d = wide[wide["dataset"] == dataset]
         for method in method_order(d["method"]):
             curve = d[d["method"] == method].groupby("sigma")[["qd_quality", "qd_diversity"]].mean().reset_index()
             style = "--" if method in REFERENCE_METHODS else "-"
-            line, = ax.plot(curve["qd_diversity"], curve["qd_quality"], style, lw=1, label=method)
+            ax.plot(curve["qd_diversity"], curve["qd_quality"], style, lw=1, label=method, color=palette[method])
             at1 = curve[curve["sigma"].round(6) == 1.0]
-            ax.plot(at1["qd_diversity"], at1["qd_quality"], "o", color=line.get_color(), ms=3)
+            ax.plot(at1["qd_diversity"], at1["qd_quality"], "o", color=palette[method], ms=3)
         ax.set_title(dataset, fontsize=9)
         ax.set_xlabel("diversity d (σ from 0.5 to 2)")
         ax.set_xlim(-0.02, 1.02), ax.set_ylim(-0.02, 1.02)
     axes[0][0].set_ylabel("quality q")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 8), fontsize=7, bbox_to_anchor=(0.5, 1.1))
+    figure_legend(fig, axes, 1.1)
     fig.tight_layout()
     return save(fig, out_dir / "quality_diversity")
 

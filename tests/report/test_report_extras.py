@@ -128,3 +128,21 @@ def test_a_missing_figure_is_reported_by_the_page(built):
     check = check_in_browser(run / "report" / "index.html")
     loaded, total = map(int, check.images_loaded.split("/"))
     assert loaded == total - 1 and not check.ok
+
+
+def test_figure_legend_lists_methods_from_every_panel_once():
+    # merged runs: panel 1 has gan and oracle, panel 2 gan and mgan (the legend once took panel 1's only)
+    import matplotlib.pyplot as plt
+
+    from bench.report.figures import figure_legend
+
+    fig, axes = plt.subplots(1, 2, squeeze=False)
+    for name in ("oracle", "gan"):
+        axes[0][0].plot([0, 1], [0, 1], label=name)
+    for name in ("mgan", "gan"):
+        axes[0][1].plot([0, 1], [1, 0], label=name)
+    try:
+        assert figure_legend(fig, axes, 1.1) == ["gan", "mgan", "oracle"]  # methods sorted, references last
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == ["gan", "mgan", "oracle"]
+    finally:
+        plt.close(fig)
