@@ -67,3 +67,24 @@ def assert_short_trial(method_name: str, metrics: list[str], params: dict | None
     assert out.status == "completed", out.trial["error"]
     assert {r["metric"] for r in out.metrics} == set(metrics)
     return out
+
+
+def assert_plain_latent_sampling(method_name: str, **params):
+    """For a method with one plain generator G(z): sample(scale=s) is G(√s·z) (the latent covariance ×s, here ×4 =
+    std ×2, and not G(z)), there is one component, and component 1 is out of range."""
+    import pytest
+
+    from methods.nets import latent
+
+    m, _ = build(method_name, **params)
+    torch.manual_seed(1)
+    scaled = m.sample(10, scale=4.0)
+    torch.manual_seed(1)
+    z = latent(10, m.params, 1.0, "cpu")
+    with torch.no_grad():
+        assert scaled.shape == (10, 2)
+        assert torch.allclose(scaled, m.G(2 * z))
+        assert not torch.allclose(scaled, m.G(z))
+    assert m.n_components == 1 and m.sample(3, component=0).shape == (3, 2)
+    with pytest.raises(ValueError, match="out of range"):
+        m.sample(3, component=1)

@@ -5,9 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from method_checks import assert_round_trip, assert_short_trial, build, changed_groups
+from method_checks import assert_plain_latent_sampling, assert_round_trip, assert_short_trial, build, changed_groups
 from methods.d2gan import D2GANParams, discriminator_loss, generator_loss, log_softplus
-from methods.nets import latent
 
 
 def _batch(method, data, seed=0):
@@ -141,16 +140,7 @@ def test_one_step_moves_g_d1_and_d2():
 
 
 def test_sample_scale_and_component():
-    m, _ = build("d2gan")
-    torch.manual_seed(1)
-    scaled = m.sample(10, scale=4.0)
-    torch.manual_seed(1)
-    z = latent(10, m.params, 1.0, "cpu")
-    with torch.no_grad():
-        assert scaled.shape == (10, 2) and torch.allclose(scaled, m.G(2 * z))  # covariance ×4 = std ×2
-    assert m.n_components == 1 and m.sample(3, component=0).shape == (3, 2)
-    with pytest.raises(ValueError, match="out of range"):
-        m.sample(3, component=1)
+    assert_plain_latent_sampling("d2gan")
 
 
 def test_state_dict_round_trip_through_torch_save():

@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import _SpectralNorm
 
-from method_checks import assert_short_trial, build, changed_groups
+from method_checks import assert_plain_latent_sampling, assert_short_trial, build, changed_groups
 from methods.losses import d_loss
 from methods.nets import latent
 from methods.sngan import d_loss_hinge, g_loss_hinge
@@ -157,16 +157,7 @@ def test_one_step_moves_g_and_d():
 
 
 def test_sample_scale_and_component():
-    m, _ = build("sngan")
-    torch.manual_seed(1)
-    scaled = m.sample(10, scale=4.0)
-    torch.manual_seed(1)
-    z = latent(10, m.params, 1.0, "cpu")
-    with torch.no_grad():
-        assert scaled.shape == (10, 2) and torch.allclose(scaled, m.G(2 * z))  # covariance ×4 = std ×2
-    assert m.n_components == 1 and m.sample(3, component=0).shape == (3, 2)
-    with pytest.raises(ValueError, match="out of range"):
-        m.sample(3, component=1)
+    assert_plain_latent_sampling("sngan")
 
 
 def test_state_dict_round_trip_keeps_u_and_v():

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from method_checks import assert_round_trip, assert_short_trial, build, changed_groups
+from method_checks import assert_plain_latent_sampling, assert_round_trip, assert_short_trial, build, changed_groups
 from methods.nets import latent
 
 
@@ -176,18 +176,7 @@ def test_minimax_surrogate_is_f_k_itself():
 
 
 def test_sample_scale_multiplies_the_latent_covariance_and_one_component():
-    m, _ = build("unrolled_gan")
-    torch.manual_seed(1)
-    scaled = m.sample(10, scale=4.0)
-    torch.manual_seed(1)
-    z = latent(10, m.params, 1.0, "cpu")
-    with torch.no_grad():
-        assert scaled.shape == (10, 2)
-        assert torch.allclose(scaled, m.G(2 * z))  # covariance ×4 = std ×2
-        assert not torch.allclose(scaled, m.G(z))
-    assert m.n_components == 1 and m.sample(3, component=0).shape == (3, 2)
-    with pytest.raises(ValueError, match="out of range"):
-        m.sample(3, component=1)
+    assert_plain_latent_sampling("unrolled_gan")
 
 
 def test_state_dict_round_trip_gives_identical_samples_and_steps():

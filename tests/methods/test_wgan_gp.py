@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from method_checks import assert_short_trial, build, changed_groups
+from method_checks import assert_plain_latent_sampling, assert_short_trial, build, changed_groups
 from methods.nets import latent
 from methods.wgan_gp import WGANGPParams, critic_loss, generator_loss, gradient_penalty, pair_up
 
@@ -170,18 +170,7 @@ def test_one_step_moves_g_and_the_critic():
 
 
 def test_sample_scale_and_component():
-    m, _ = build("wgan_gp")
-    torch.manual_seed(1)
-    scaled = m.sample(10, scale=4.0)
-    torch.manual_seed(1)
-    z = latent(10, m.params, 1.0, "cpu")
-    with torch.no_grad():
-        assert scaled.shape == (10, 2)
-        assert torch.allclose(scaled, m.G(2 * z))  # covariance ×4 = std ×2
-        assert not torch.allclose(scaled, m.G(z))
-    assert m.n_components == 1 and m.sample(3, component=0).shape == (3, 2)
-    with pytest.raises(ValueError, match="out of range"):
-        m.sample(3, component=1)
+    assert_plain_latent_sampling("wgan_gp")
 
 
 def test_state_dict_round_trip_through_torch_save():
