@@ -53,11 +53,13 @@ class Method(nn.Module, metaclass=ABCMeta):
         for s in self.schedulers.values():
             s.step()
 
-    def descend(self, player: str, loss: torch.Tensor) -> None:
-        """One step of `player`'s optimiser on `loss`: clear its gradients, backpropagate, step."""
+    def descend(self, player: str, loss: torch.Tensor, *, own_only: bool = False) -> None:
+        """One step of `player`'s optimiser on `loss`: clear its gradients, backpropagate, step. With
+        `own_only`, backpropagate into this optimiser's parameters only (autograd's `inputs=`): every other
+        tensor's .grad is left as it was, and branches of the graph that lead only elsewhere are not walked."""
         opt = self.optimizers[player]
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(inputs=[p for g in opt.param_groups for p in g["params"]] if own_only else None)
         opt.step()
 
     # -- the interface ---------------------------------------------------------------------------------

@@ -20,34 +20,57 @@ class GANParams(NetParams):
 
 @register_method("gan")
 class GAN(Method):
-    """The plain GAN. Baselines that change only G's network or its input (GAN++, Nx-GAN, MoE-GAN) subclass it
-    and override `build_generator` / `generator_input`, so they share this exact training step."""
+    """The plain GAN, and the training step of the baselines that change one piece of it. Each overrides a hook
+    and shares this exact step: `build_generator` / `generator_input` (GAN++, Nx-GAN, MoE-GAN: G's network or
+    its input), `build_discriminator` / `discriminate` / `n_fakes` (PacGAN: D judges packs), `build_discriminator`
+    and the two losses (SN-GAN: a spectrally normalised D, hinge loss), `generator_loss` (Unrolled GAN: G's loss
+    against the unrolled D)."""
 
     Params = GANParams
 
     def __init__(self, spec, params: GANParams, device="cpu"):
         super().__init__(spec, params, device)
         dim = spec.shape[0]
+        # G, then D: the same seed gives every subclass that keeps both networks gan's initial weights.
         self.G = self.build_generator(params, dim).to(self.device)
-        self.D = discriminator(params, dim).to(self.device)
+        self.D = self.build_discriminator(params, dim).to(self.device)
         self.set_optimizers(G=adam(self.G.parameters(), params),
                             D=adam(self.D.parameters(), params, params.d_lr))
 
     def build_generator(self, p: GANParams, dim: int) -> nn.Module:
         return generator(p, dim)
 
+    def build_discriminator(self, p: GANParams, dim: int) -> nn.Module:
+        return discriminator(p, dim)
+
     def generator_input(self, n: int, scale: float = 1.0, component: int | None = None) -> torch.Tensor:
         """G's input for n samples: z from the prior with covariance ×scale."""
         return latent(n, self.params, scale, self.device)
 
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        """D's logits for points x (N, d)."""
+        return self.D(x)
+
+    @property
+    def n_fakes(self) -> int:
+        """Fake points G generates per step."""
+        return self.params.fake_batch_size
+
+    # Goodfellow 2014 Eq. 1, D side: maximise log D(x) + log(1 − D(G(z))).
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return d_loss(real_logits, fake_logits)
+
+    # Goodfellow 2014 §3 (non-saturating): G maximises log D(G(z)).
+    def generator_loss(self, x: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """G's loss for this step's reals x and fakes still attached to G."""
+        return g_loss_nonsaturating(self.discriminate(fake))
+
     def train_step(self, x, y=None):
-        fake = self.G(self.generator_input(self.params.fake_batch_size))
-        # Goodfellow 2014 Eq. 1, D side: maximise log D(x) + log(1 − D(G(z))).
-        loss_d = d_loss(self.D(x), self.D(fake.detach()))
+        fake = self.G(self.generator_input(self.n_fakes))
+        loss_d = self.discriminator_loss(self.discriminate(x), self.discriminate(fake.detach()))
         self.descend("D", loss_d)
-        # Goodfellow 2014 §3 (non-saturating): G maximises log D(G(z)).
-        loss_g = g_loss_nonsaturating(self.D(fake))
-        self.descend("G", loss_g)
+        loss_g = self.generator_loss(x, fake)  # the same fakes as D's step
+        self.descend("G", loss_g, own_only=True)  # into G's parameters only: D's gradients are not G's to compute
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 

@@ -1,9 +1,10 @@
 """`pacgan`: PacGAN (Lin, Khetan, Fanti, Oh; NeurIPS 2018, §3): the discriminator judges m samples at once.
 
 D sees "packs" of m samples concatenated along the feature axis, all real or all fake; everything else is the
-plain non-saturating GAN of `methods.gan` on the shared 2-D networks (MGAN App. C.1 Table 3), and only D's
-input layer widens from d to m·d (§3: packing changes D's input layer only; the authors' code fjxmlzn/PacGAN
-builds D's first layer with `input_dim = num_xdim * num_packing`). G is unchanged.
+plain non-saturating GAN of `methods.gan` (a subclass: the same training step) on the shared 2-D networks
+(MGAN App. C.1 Table 3), and only D's input layer widens from d to m·d (§3: packing changes D's input layer
+only; the authors' code fjxmlzn/PacGAN builds D's first layer with `input_dim = num_xdim * num_packing`). G is
+unchanged.
 
 Packing is order-preserving: pack j holds points [j·m, (j+1)·m) of the batch (a row-major reshape), so the
 i.i.d. points of the trial's real batch and of G's fakes form i.i.d. packs. By default `batch_size` and
@@ -18,10 +19,11 @@ from typing import Literal
 import torch
 from pydantic import Field, model_validator
 
+from torch import nn
+
 from bench.registry import register_method
-from methods.base import Method
-from methods.losses import d_loss, g_loss_nonsaturating
-from methods.nets import NetParams, adam, discriminator, generator, latent
+from methods.gan import GAN
+from methods.nets import NetParams, discriminator
 
 
 class PacGANParams(NetParams):
@@ -53,17 +55,18 @@ def pack(x: torch.Tensor, m: int) -> torch.Tensor:
 
 
 @register_method("pacgan")
-class PacGAN(Method):
+class PacGAN(GAN):
+    """`gan` with D on packs: only D's input width, its input and the number of points per step change."""
+
     Params = PacGANParams
 
-    def __init__(self, spec, params: PacGANParams, device="cpu"):
-        super().__init__(spec, params, device)
-        dim = spec.shape[0]
-        # Built in gan's order (G, then D), so pack = 1 gives gan's initial weights under the same seed.
-        self.G = generator(params, dim).to(self.device)
-        self.D = discriminator(params, params.pack * dim).to(self.device)  # §3: input width m·d, nothing else
-        self.set_optimizers(G=adam(self.G.parameters(), params),
-                            D=adam(self.D.parameters(), params, params.d_lr))
+    def build_discriminator(self, p: PacGANParams, dim: int) -> nn.Module:
+        return discriminator(p, p.pack * dim)  # §3: input width m·d, nothing else
+
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        # PacGAN §3 (Goodfellow Eq. 1 on packs): D judges (N/m, m·d) packs of i.i.d. points, all real or all
+        # fake; with gan's non-saturating G (authors' code: softplus(−D(fake packs))).
+        return self.D(pack(x, self.params.pack))
 
     @property
     def batch_size(self) -> int:
@@ -75,21 +78,3 @@ class PacGAN(Method):
     def n_fakes(self) -> int:
         p = self.params
         return p.fake_batch_size * (p.pack if p.batch_counts == "packs" else 1)
-
-    def train_step(self, x, y=None):
-        m = self.params.pack
-        fake = self.G(latent(self.n_fakes, self.params, 1.0, self.device))  # (n_fakes, d), i.i.d.
-        real_packs, fake_packs = pack(x, m), pack(fake, m)  # (B/m, m·d), (n_fakes/m, m·d)
-        # PacGAN §3 (Goodfellow Eq. 1 on packs): D maximises log D(x_1..x_m) + log(1 − D(G(z_1)..G(z_m))).
-        loss_d = d_loss(self.D(real_packs), self.D(fake_packs.detach()))
-        self.descend("D", loss_d)
-        # PacGAN §3 with Goodfellow §3's non-saturating G (authors' code: softplus(−D(fake packs))).
-        loss_g = g_loss_nonsaturating(self.D(fake_packs))
-        self.descend("G", loss_g)
-        self.step_schedulers()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
-
-    @torch.no_grad()
-    def sample(self, n, *, scale=1.0, component=None):
-        self.check_component(component)
-        return self.G(latent(n, self.params, scale, self.device))  # G is unpacked: one point per z

@@ -10,10 +10,11 @@ calls D three times (reals, fakes, then fakes for G), so u advances three times 
 Chainer updater (pfnet-research/sngan_projection updater.py: dis(x_real), dis(x_fake), and dis(x_fake) in G's
 update, each of which runs SNLinear.W_bar's power iteration).
 
-Everything else is `gan`: the same networks, latent, batch sizes, optimiser (MGAN Table 3's Adam(2e-4, 0.5,
-0.999) with one D step per G step; SN is meant to work across optimiser settings, and these equal the
-paper's Table 1 setting C as we recall it — α 2e-4, β1 0.5, β2 0.999, n_dis 1 — unverified here) and,
-by default, the same non-saturating loss, so on 2-D data SN-GAN differs from `gan` only by the normalisation.
+Everything else is `gan` (a subclass, sharing its training step): the same networks, latent, batch sizes,
+optimiser (MGAN Table 3's Adam(2e-4, 0.5, 0.999) with one D step per G step; SN is meant to work across
+optimiser settings, and these equal the paper's Table 1 setting C as we recall it — α 2e-4, β1 0.5,
+β2 0.999, n_dis 1 — unverified here) and, by default, the same non-saturating loss, so on 2-D data SN-GAN
+differs from `gan` only by the normalisation.
 """
 from __future__ import annotations
 
@@ -26,9 +27,8 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from bench.registry import register_method
-from methods.base import Method
-from methods.losses import d_loss, g_loss_nonsaturating
-from methods.nets import NetParams, adam, discriminator, generator, latent
+from methods.gan import GAN
+from methods.nets import NetParams, discriminator
 
 
 class SNGANParams(NetParams):
@@ -60,38 +60,22 @@ def spectrally_normalised(net: nn.Module, n_power_iterations: int) -> nn.Module:
 
 
 @register_method("sngan")
-class SNGAN(Method):
+class SNGAN(GAN):
+    """`gan` with a spectrally normalised D and, optionally, the hinge loss: the same training step (one D step,
+    then one G step on the same fakes). D is called three times per step (reals, fakes, fakes for G), so its
+    power iteration advances three times."""
+
     Params = SNGANParams
 
-    def __init__(self, spec, params: SNGANParams, device="cpu"):
-        super().__init__(spec, params, device)
-        dim = spec.shape[0]
-        self.G = generator(params, dim).to(self.device)
-        self.D = spectrally_normalised(discriminator(params, dim), params.n_power_iterations).to(self.device)
-        self.set_optimizers(G=adam(self.G.parameters(), params),
-                            D=adam(self.D.parameters(), params, params.d_lr))
+    def build_discriminator(self, p: SNGANParams, dim: int) -> nn.Module:
+        return spectrally_normalised(discriminator(p, dim), p.n_power_iterations)
 
-    def losses(self, real_logits: torch.Tensor | None, fake_logits: torch.Tensor) -> torch.Tensor:
-        """D's loss (real_logits given) or G's loss (real_logits None) under the chosen objective."""
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         if self.params.loss == "hinge":
-            return d_loss_hinge(real_logits, fake_logits) if real_logits is not None else g_loss_hinge(fake_logits)
-        if real_logits is not None:
-            # Goodfellow 2014 Eq. 1, D side (SN-GAN's "standard" loss): maximise E log D(x) + E log(1 − D(G(z))).
-            return d_loss(real_logits, fake_logits)
-        # Goodfellow §3 (non-saturating G, as SN-GAN's experiments and the authors' loss_dcgan_gen).
-        return g_loss_nonsaturating(fake_logits)
+            return d_loss_hinge(real_logits, fake_logits)
+        return super().discriminator_loss(real_logits, fake_logits)  # SN-GAN's "standard" loss: Goodfellow Eq. 1
 
-    def train_step(self, x, y=None):
-        p = self.params
-        fake = self.G(latent(p.fake_batch_size, p, 1.0, self.device))
-        loss_d = self.losses(self.D(x), self.D(fake.detach()))  # two forwards: two power iterations
-        self.descend("D", loss_d)
-        loss_g = self.losses(None, self.D(fake))  # same noise as the D step, as `gan`
-        self.descend("G", loss_g)
-        self.step_schedulers()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
-
-    @torch.no_grad()
-    def sample(self, n, *, scale=1.0, component=None):
-        self.check_component(component)
-        return self.G(latent(n, self.params, scale, self.device))
+    def generator_loss(self, x: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        if self.params.loss == "hinge":
+            return g_loss_hinge(self.discriminate(fake))
+        return super().generator_loss(x, fake)  # non-saturating G, as SN-GAN's experiments (loss_dcgan_gen)

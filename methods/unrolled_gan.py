@@ -7,8 +7,8 @@ what lets G anticipate D's reply; `backprop_unroll: false` drops it (the cheaper
 θ_D^K is a constant). D itself takes its normal single step on f (§2.2: only G's update uses f_K), exactly
 `gan`'s D step.
 
-Like for like with `gan` (shared networks and optimiser, MGAN App. C.1 Table 3): one D step, then one G step on
-the same fakes; G's unrolling starts from the D that just stepped (so with K = 0 G's gradient is `gan`'s).
+A subclass of `gan`, like for like (shared networks and optimiser, MGAN App. C.1 Table 3): one D step, then
+one G step on the same fakes; G's unrolling starts from the D that just stepped (so with K = 0 G's gradient is `gan`'s).
 The unrolled steps reuse this step's real batch and fakes (the reference code, poolio/unrolled_gan, unrolls
 the same minibatch loss), on a functional copy of D's parameters (torch.func.functional_call): D's modules
 and optimiser state are read, never written.
@@ -28,9 +28,9 @@ from pydantic import Field
 from torch.func import functional_call
 
 from bench.registry import register_method
-from methods.base import Method
+from methods.gan import GAN
 from methods.losses import d_loss, g_loss_nonsaturating, g_loss_saturating
-from methods.nets import NetParams, adam, discriminator, generator, latent
+from methods.nets import NetParams
 
 # The Adam denominator's sqrt(v) is evaluated at max(v, V_FLOOR): a parameter whose gradient is exactly 0
 # (v = 0) would otherwise give ∞·0 = NaN in the second-order term; 1e-30 moves sqrt(v) by ≤ 1e-15, far
@@ -81,17 +81,11 @@ def adam_step(params: Params_, grads: tuple[torch.Tensor, ...], state: dict, lr:
 
 
 @register_method("unrolled_gan")
-class UnrolledGAN(Method):
-    Params = UnrolledGANParams
+class UnrolledGAN(GAN):
+    """`gan` whose G descends the unrolled surrogate (`generator_loss`); D's step, the networks (built in gan's
+    order, so the same seed gives gan's initial weights) and the optimisers are gan's."""
 
-    def __init__(self, spec, params: UnrolledGANParams, device="cpu"):
-        super().__init__(spec, params, device)
-        dim = spec.shape[0]
-        # Built in gan's order (G, then D), so the same seed gives gan's initial weights.
-        self.G = generator(params, dim).to(self.device)
-        self.D = discriminator(params, dim).to(self.device)
-        self.set_optimizers(G=adam(self.G.parameters(), params),
-                            D=adam(self.D.parameters(), params, params.d_lr))
+    Params = UnrolledGANParams
 
     # -- the unrolled discriminator ----------------------------------------------------------------------
     def d_logits(self, params: Params_, x: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -147,26 +141,8 @@ class UnrolledGAN(Method):
         # f_K with Goodfellow §3's non-saturating fake term: E log D_K(x) − E log D_K(G(z)).
         return real_term + g_loss_nonsaturating(fake_logits)
 
+    # Unrolled GAN Eq. 7 / §2.2: G descends f_K, through the K unrolled D steps when backprop_unroll (gan's
+    # train_step backpropagates it into G's parameters only, not into the unrolled copies of θ_D).
     def generator_loss(self, x: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """The unrolled surrogate f_K for reals x and fakes still attached to G."""
         return self.surrogate(self.unroll(x, fake), x, fake)
-
-    # -- the step ----------------------------------------------------------------------------------------
-    def train_step(self, x, y=None):
-        p = self.params
-        fake = self.G(latent(p.fake_batch_size, p, 1.0, self.device))
-        # Goodfellow 2014 Eq. 1, D side: D's normal step, as gan's (§2.2: unrolling only shapes G's update).
-        loss_d = d_loss(self.D(x), self.D(fake.detach()))
-        self.descend("D", loss_d)
-        # Unrolled GAN Eq. 7 / §2.2: G descends f_K, through the K unrolled D steps when backprop_unroll.
-        loss_g = self.generator_loss(x, fake)
-        self.optimizers["G"].zero_grad(set_to_none=True)
-        loss_g.backward(inputs=list(self.G.parameters()))  # not into the unrolled copies of θ_D
-        self.optimizers["G"].step()
-        self.step_schedulers()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
-
-    @torch.no_grad()
-    def sample(self, n, *, scale=1.0, component=None):
-        self.check_component(component)
-        return self.G(latent(n, self.params, scale, self.device))

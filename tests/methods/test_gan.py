@@ -53,3 +53,24 @@ def test_tanh_hidden_activation_switch_applies_to_g_and_d():
     assert [type(layer).__name__ for layer in gan.D] == ["Linear", "Tanh", "Linear"]
     default, _ = build("gan")
     assert [type(layer).__name__ for layer in default.D] == ["Linear", "LeakyReLU", "Linear"]
+
+
+def test_descend_own_only_steps_the_same_and_leaves_other_gradients_alone():
+    """`descend(player, loss, own_only=True)` (gan's G step) gives the player's optimiser the same gradients as
+    a full backward, and writes no other tensor's .grad (the unrolled GAN's copies of θ_D, here D itself)."""
+    import copy
+
+    m, data = build("gan")
+    x, _ = data.batch(64, torch.Generator().manual_seed(0))
+    full = copy.deepcopy(m)
+    sentinel = [torch.full_like(p, 7.0) for p in m.D.parameters()]
+    for p, s in zip(m.D.parameters(), sentinel):
+        p.grad = s.clone()
+    torch.manual_seed(1)
+    m.descend("G", m.generator_loss(x, m.G(m.generator_input(32))), own_only=True)
+    torch.manual_seed(1)
+    full.descend("G", full.generator_loss(x, full.G(full.generator_input(32))))
+    assert all(torch.equal(p.grad, s) for p, s in zip(m.D.parameters(), sentinel))
+    assert all(p.grad is not None and not torch.equal(p.grad, torch.full_like(p, 7.0)) for p in full.D.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(m.G.parameters(), full.G.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(m.G.parameters(), build("gan")[0].G.parameters()))  # G moved

@@ -124,11 +124,23 @@ def test_losses_on_hand_made_logits():
     m, _ = build("sngan")
     r, f = real.numpy(), fake.numpy()
     np_d = -_np_log_sigmoid(r).mean() - _np_log_sigmoid(-f).mean()  # −E log D(x) − E log(1 − D(G(z)))
-    assert m.losses(real, fake).item() == pytest.approx(np_d, rel=1e-12)  # float64: rounding only
-    assert m.losses(None, fake).item() == pytest.approx(-_np_log_sigmoid(f).mean(), rel=1e-12)
+    assert m.discriminator_loss(real, fake).item() == pytest.approx(np_d, rel=1e-12)  # float64: rounding only
     h, _ = build("sngan", loss="hinge")
-    assert h.losses(real, fake).item() == pytest.approx(5 / 3, rel=1e-12)
-    assert h.losses(None, fake).item() == pytest.approx(0.5, rel=1e-12)
+    assert h.discriminator_loss(real, fake).item() == pytest.approx(5 / 3, rel=1e-12)
+    # G's loss takes points: replace D by a module that returns the hand-made logits whatever the points.
+    points = torch.zeros(3, 2)
+    for method, want in ((m, -_np_log_sigmoid(f).mean()), (h, 0.5)):
+        method.D = _Const(fake)
+        assert method.generator_loss(points, points).item() == pytest.approx(want, rel=1e-12)
+
+
+class _Const(nn.Module):
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = logits
+
+    def forward(self, x):
+        return self.logits
 
 
 @pytest.mark.parametrize("loss", ["nonsaturating", "hinge"])
@@ -141,7 +153,7 @@ def test_train_step_reports_the_chosen_loss_on_the_pre_step_networks(loss):
     torch.manual_seed(3)
     with torch.no_grad():
         fake = ref.G(latent(128, ref.params, 1.0, "cpu"))
-        want = ref.losses(ref.D(x), ref.D(fake))
+        want = ref.discriminator_loss(ref.D(x), ref.D(fake))
     assert out["loss_d"] == pytest.approx(want.item(), rel=1e-6)  # same float32 ops on the same values
     with torch.no_grad():
         ref.D.eval()  # the other objective on the same networks: a different number, so the switch is seen
