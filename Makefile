@@ -19,14 +19,15 @@ DEPS_HASH := $(shell { cat pyproject.toml constraints.txt; echo "recipe $(INSTAL
 STAMP := $(VENV)/.modebench-installed-$(DEPS_HASH)
 PY := $(VENV)/bin/python
 
-.PHONY: help install bench report test perf repro-seeds clean
+.PHONY: help install bench report test perf repro-seeds repro-baselines clean
 
 help:
 	@echo "make bench SUITE=mode_collapse [PROFILE=smoke|default|paper] [ARGS=\"--seeds 5 ...\"]"
 	@echo "make report RUN=results/<suite>/<run_id>"
 	@echo "make test"
 	@echo "make perf        (timings under bench/perf/; not part of the tests)"
-	@echo "make repro-seeds [OUT=results/repro] (the seed papers' 2-D checks, paper profile: hours on 2 cores)"
+	@echo "make repro-seeds [OUT=results/repro] (the seed papers' 2-D checks, paper profile: about 1 h on 2 cores)"
+	@echo "make repro-baselines [OUT=results/repro] (the papers' baseline rows, paper profile: about 3 h on 2 cores)"
 
 install: $(STAMP)
 
@@ -57,15 +58,23 @@ test: $(STAMP)
 perf: $(STAMP)
 	$(PY) -m bench.perf.run_all
 
-# The seed papers' 2-D checks (issue "The five seed methods"): each subset runs under its dataset's source
-# protocol (the paper profile of mode_collapse), then one merged report. Not part of `make test`.
+# The seed papers' 2-D checks (issue "The five seed methods") and the baselines the papers' tables name (issue
+# "Baselines"): each subset runs under its dataset's source protocol (the paper profile of mode_collapse), then
+# one merged report per target. Not part of `make test`. REPRO_PROFILE=smoke runs the same plan in a minute or two.
 OUT ?= results/repro
-REPRO_RUN = $(PY) -m bench run --suite mode_collapse --profile paper --out $(OUT) --no-report
+REPRO_PROFILE ?= paper
+REPRO_RUN = $(PY) -m bench run --suite mode_collapse --profile $(REPRO_PROFILE) --out $(OUT) --no-report
 repro-seeds: $(STAMP)
 	-$(REPRO_RUN) --methods mdgan,deligan,gan,oracle,collapsed --datasets grid25,ring8_mdgan
 	-$(REPRO_RUN) --methods mgan,gan,oracle,collapsed --datasets ring8_mgan
 	-$(REPRO_RUN) --methods gmgan_static,gan,oracle,collapsed --datasets gm9
 	$(PY) -m bench report $$(ls -d $(OUT)/mode_collapse/*/ | tail -n 3) --out $(OUT)/report
+
+# MD-GAN's Tables 1-2 baselines under MD-GAN's protocol, MGAN Fig. 2's on MGAN's ring (about 3 h on 2 cores).
+repro-baselines: $(STAMP)
+	-$(REPRO_RUN) --methods infogan,sngan,veegan,unrolled_gan --datasets grid25,ring8_mdgan
+	-$(REPRO_RUN) --methods d2gan,unrolled_gan --datasets ring8_mgan
+	$(PY) -m bench report $$(ls -d $(OUT)/mode_collapse/*/ | tail -n 2) --out $(OUT)/report_baselines
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
