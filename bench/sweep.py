@@ -164,9 +164,10 @@ def _progress_callback(total: int, opts: SweepOptions, t0: float):
             self.done = {"completed": 0, "diverged": 0, "failed": 0}
             self.last = 0.0
 
-        def _line(self, trials, what: str = "") -> None:
+        def _line(self, trials, what: str = "", ended=None) -> None:
             finished = sum(self.done.values())
-            running = sum(t.status == "RUNNING" for t in trials)
+            # A trial reports once, when it has finished; Tune still lists it RUNNING while its result is handled.
+            running = sum(t.status == "RUNNING" and t is not ended for t in trials)
             _log(opts, f"[{time.time() - t0:7.1f}s] {finished}/{total} done · {running} running · "
                        f"{self.done['failed']} failed · {self.done['diverged']} diverged{what}")
             self.last = time.time()
@@ -177,12 +178,13 @@ def _progress_callback(total: int, opts: SweepOptions, t0: float):
             spec = trial.config["spec"]
             note = f"; {result['device_note']}" if result.get("device_note") else ""
             self._line(trials, f"   ({spec['method']} on {spec['dataset']}, seed {spec['seed']}: {status}, "
-                               f"{result.get('wall_s', 0):.1f}s{note})")
+                               f"{result.get('wall_s', 0):.1f}s{note})", ended=trial)
 
         def on_trial_error(self, iteration, trials, trial, **info):
             self.done["failed"] += 1
             spec = trial.config["spec"]
-            self._line(trials, f"   ({spec['method']} on {spec['dataset']}, seed {spec['seed']}: worker error)")
+            self._line(trials, f"   ({spec['method']} on {spec['dataset']}, seed {spec['seed']}: worker error)",
+                       ended=trial)
 
         def on_step_end(self, iteration, trials, **info):
             if time.time() - self.last > 30:

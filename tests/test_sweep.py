@@ -222,3 +222,21 @@ def test_ctrl_c_leaves_unstarted_trials_unfinished_not_failed(ray_env, tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"({8 - len(t)} run, {len(t)} skipped)" in r.stdout
     assert len(pq.read_table(run_dir / "trials.parquet")) == 8
+
+
+def test_progress_line_does_not_count_the_trial_that_just_reported_as_running(capsys):
+    """A trial reports once, at its end, while Tune still lists it RUNNING: the last line must say 0 running."""
+    from types import SimpleNamespace
+
+    from bench.sweep import SweepOptions, _progress_callback
+
+    cb = _progress_callback(2, SweepOptions(), 0.0)
+    spec = {"method": "gan", "dataset": "grid25", "seed": 0}
+    a = SimpleNamespace(status="RUNNING", config={"spec": spec})
+    b = SimpleNamespace(status="RUNNING", config={"spec": {**spec, "seed": 1}})
+    cb.on_trial_result(0, [a, b], a, {"status": "completed", "wall_s": 1.0})
+    a.status = "TERMINATED"
+    cb.on_trial_result(0, [a, b], b, {"status": "diverged", "wall_s": 2.0})
+    first, last = capsys.readouterr().out.strip().splitlines()
+    assert "1/2 done · 1 running · 0 failed · 0 diverged" in first
+    assert "2/2 done · 0 running · 0 failed · 1 diverged" in last
