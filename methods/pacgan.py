@@ -18,7 +18,6 @@ from typing import Literal
 
 import torch
 from pydantic import Field, model_validator
-
 from torch import nn
 
 from bench.registry import register_method
