@@ -36,10 +36,18 @@ SAMPLES_SCHEMA = pa.schema([
     ("trial_id", pa.string()), ("dataset", pa.string()), ("method", pa.string()), ("seed", pa.int64()),
     ("step", pa.int64()), ("x", pa.float64()), ("y", pa.float64()), ("component", pa.int64()),
 ])
+# Image grids kept for the report (bench/imagegrid.py): one PNG per row. kind "generated" (64 samples of the
+# evaluation step), "component" (8 from latent component / generator `component`), "real" (64 training images,
+# once per trial at its first evaluation).
+IMAGES_SCHEMA = pa.schema([
+    ("trial_id", pa.string()), ("dataset", pa.string()), ("method", pa.string()), ("seed", pa.int64()),
+    ("step", pa.int64()), ("kind", pa.string()), ("component", pa.int64()), ("n_images", pa.int64()),
+    ("png", pa.binary()),
+])
 STATUSES = ("completed", "failed", "diverged")
-TABLES = {"trials": TRIALS_SCHEMA, "metrics": METRICS_SCHEMA, "samples": SAMPLES_SCHEMA}
+TABLES = {"trials": TRIALS_SCHEMA, "metrics": METRICS_SCHEMA, "samples": SAMPLES_SCHEMA, "images": IMAGES_SCHEMA}
 KEYS = {"trials": ["trial_id"], "metrics": ["trial_id", "step", "metric", "sigma", "subset"],
-        "samples": None}  # samples: a trial's part replaces its previous rows as a whole
+        "samples": None, "images": None}  # samples, images: a trial's part replaces its previous rows as a whole
 
 
 # -- atomic writes -------------------------------------------------------------------------------------
@@ -83,11 +91,13 @@ def part_dir(run_dir: Path, trial_id: str) -> Path:
     return Path(run_dir) / "parts" / trial_id
 
 
-def write_trial_part(run_dir: Path, trial_row: dict, metric_rows: list[dict], sample_rows: list[dict]) -> None:
+def write_trial_part(run_dir: Path, trial_row: dict, metric_rows: list[dict], sample_rows: list[dict],
+                     image_rows: list[dict] = ()) -> None:
     """A trial's rows go to its own folder; trial.parquet is written last and marks the part complete."""
     d = part_dir(run_dir, trial_row["trial_id"])
     write_table(d / "metrics.parquet", to_table(metric_rows, METRICS_SCHEMA))
     write_table(d / "samples.parquet", to_table(sample_rows, SAMPLES_SCHEMA))
+    write_table(d / "images.parquet", to_table(list(image_rows), IMAGES_SCHEMA))
     write_table(d / "trial.parquet", to_table([trial_row], TRIALS_SCHEMA))
 
 
@@ -106,7 +116,8 @@ def merge_parts(run_dir: Path) -> dict[str, int]:
     counts = {}
     for name, schema in TABLES.items():
         file_name = "trial.parquet" if name == "trials" else f"{name}.parquet"
-        new = [_conform(pq.read_table(p / file_name), schema) for p in parts]
+        # A part written before a table existed (images.parquet) simply has no rows for it.
+        new = [_conform(pq.read_table(p / file_name), schema) for p in parts if (p / file_name).exists()]
         new_ids = {p.name for p in parts}
         old_path = run_dir / f"{name}.parquet"
         tables = []
@@ -158,6 +169,7 @@ def read_run(run_dir: Path) -> dict:
         "trials": read_table(run_dir, "trials"),
         "metrics": read_table(run_dir, "metrics"),
         "samples": read_table(run_dir, "samples"),
+        "images": read_table(run_dir, "images"),
     }
 
 

@@ -148,7 +148,7 @@ def _trainable(config: dict) -> None:
         hp = json.loads(out.trial["hparams"])
         hp["device_note"] = note
         out.trial["hparams"] = json.dumps(hp, sort_keys=True)
-    write_trial_part(run_dir, out.trial, out.metrics, out.samples)
+    write_trial_part(run_dir, out.trial, out.metrics, out.samples, out.images)
     ck = part_dir(run_dir, spec.trial_id) / "checkpoint.pt"
     if ck.exists() and out.status != "failed":
         ck.unlink()

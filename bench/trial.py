@@ -32,6 +32,7 @@ class TrialOutput:
     trial: dict
     metrics: list[dict] = field(default_factory=list)
     samples: list[dict] = field(default_factory=list)
+    images: list[dict] = field(default_factory=list)  # image grids (images.parquet), image datasets only
 
     @property
     def status(self) -> str:
@@ -141,6 +142,36 @@ def _sample_rows(spec: TrialSpec, trial_id: str, step: int, pts: np.ndarray,
              "step": step, "x": float(p[0]), "y": float(p[1]), "component": c} for p, c in zip(pts, comps)]
 
 
+def grid_rows(spec: TrialSpec, trial_id: str, step: int, method, data, seed: int, *, real: bool) -> list[dict]:
+    """Image grids of one evaluation step (bench/imagegrid.py): 64 generated images and, for methods with several
+    latent components / generators, 8 from each; with `real`, 64 training images too. Drawn under their own
+    forked RNG (seed), so neither training nor the metrics' draws move."""
+    from bench import imagegrid
+
+    if data.spec.kind != "image":
+        return []
+    base = {"trial_id": trial_id, "dataset": spec.dataset, "method": spec.method, "seed": spec.seed, "step": step}
+    grids: list[tuple[str, int | None, torch.Tensor]] = []
+    devices = [method.device] if method.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, device_type="cuda"), torch.no_grad():
+        torch.manual_seed(seed)
+        grids.append(("generated", None, method.sample(imagegrid.N_GRID)))
+        if method.n_components > 1:
+            grids += [("component", k, method.sample(imagegrid.N_PER_COMPONENT, component=k))
+                      for k in range(method.n_components)]
+        if real:
+            g = torch.Generator().manual_seed(seed)
+            grids.append(("real", None, data.batch(imagegrid.N_GRID, g)[0]))
+    rows = []
+    for kind, comp, x in grids:
+        if not torch.isfinite(x).all():
+            raise Diverged("non-finite generated images")
+        u8 = imagegrid.to_uint8(x)
+        rows.append({**base, "kind": kind, "component": comp, "n_images": int(u8.shape[0]),
+                     "png": imagegrid.encode(u8, imagegrid.PER_ROW)})
+    return rows
+
+
 def _rng_state(batch_gen: torch.Generator) -> dict:
     return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -208,12 +239,13 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
                 _set_rng_state(ck["rng"], batch_gen)
                 step, elapsed_before = ck["step"], ck["wall_s"]
                 out.metrics, out.samples = ck["metrics"], ck["samples"]
+                out.images = ck.get("images", [])
                 hparams["resumed_from_step"] = step
 
         evals = set(spec.eval_steps)
         done_evals = {r["step"] for r in out.metrics}
         if 0 in evals and 0 not in done_evals:
-            _eval_into(out, spec, trial_id, 0, method, data.spec, metrics)
+            _eval_into(out, spec, trial_id, 0, method, data, metrics)
         while step < spec.steps:
             step += 1
             if cls.trainable:
@@ -223,12 +255,13 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
                     if not math.isfinite(v):
                         raise Diverged(f"non-finite {k} ({v}) at step {step}")
             if step in evals:
-                _eval_into(out, spec, trial_id, step, method, data.spec, metrics)
+                _eval_into(out, spec, trial_id, step, method, data, metrics)
             if checkpoint_path is not None and spec.checkpoint_every and step % spec.checkpoint_every == 0 \
                     and step < spec.steps:
                 save_checkpoint(Path(checkpoint_path), {
                     "trial_id": trial_id, "step": step, "method": method.state_dict(),
                     "rng": _rng_state(batch_gen), "metrics": out.metrics, "samples": out.samples,
+                    "images": out.images,
                     "wall_s": elapsed_before + time.perf_counter() - t0})
         row["steps"] = step
     except Diverged as e:
@@ -242,9 +275,12 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
     return out
 
 
-def _eval_into(out: TrialOutput, spec, trial_id, step, method, data_spec, metrics) -> None:
+def _eval_into(out: TrialOutput, spec, trial_id, step, method, data, metrics) -> None:
+    data_spec = data.spec
+    seed = eval_seed(trial_id, step)
     try:
-        ev = evaluate(method, data_spec, metrics, eval_seed(trial_id, step), final=step == spec.steps)
+        ev = evaluate(method, data_spec, metrics, seed, final=step == spec.steps)
+        out.images.extend(grid_rows(spec, trial_id, step, method, data, seed + 1, real=not out.images))
     except Diverged as e:
         raise Diverged(f"{e} at step {step}") from None
     out.metrics.extend(_metric_rows(spec, trial_id, step, ev.values))

@@ -68,11 +68,11 @@ def test_a_writer_failing_midway_leaves_the_old_file(tmp_path):
 def test_merge_keeps_each_row_exactly_once_and_a_rerun_replaces_its_rows(tmp_path):
     write_trial_part(tmp_path, trial_row("a"), [metric_row("a", 5), metric_row("a", 10)], [])
     write_trial_part(tmp_path, trial_row("b"), [metric_row("b", 10)], [])
-    assert merge_parts(tmp_path) == {"trials": 2, "metrics": 3, "samples": 0}
-    assert merge_parts(tmp_path) == {"trials": 2, "metrics": 3, "samples": 0}  # merging again adds nothing
+    assert merge_parts(tmp_path) == {"trials": 2, "metrics": 3, "samples": 0, "images": 0}
+    assert merge_parts(tmp_path) == {"trials": 2, "metrics": 3, "samples": 0, "images": 0}  # merging again adds nothing
     # trial a re-run (e.g. --force): its part is replaced whole; the merged tables follow it
     write_trial_part(tmp_path, trial_row("a", status="diverged"), [metric_row("a", 5, value=7.0)], [])
-    assert merge_parts(tmp_path) == {"trials": 2, "metrics": 2, "samples": 0}
+    assert merge_parts(tmp_path) == {"trials": 2, "metrics": 2, "samples": 0, "images": 0}
     t = pq.read_table(tmp_path / "trials.parquet").to_pandas().set_index("trial_id")
     m = pq.read_table(tmp_path / "metrics.parquet").to_pandas()
     assert t.loc["a", "status"] == "diverged"

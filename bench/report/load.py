@@ -19,10 +19,11 @@ class RunData:
     trials: pd.DataFrame
     metrics: pd.DataFrame
     samples: pd.DataFrame
+    images: pd.DataFrame  # image grids (PNG bytes), image datasets only
 
 
 def load_runs(run_dirs: list[Path]) -> RunData:
-    runs, trials, metrics, samples = [], [], [], []
+    runs, trials, metrics, samples, images = [], [], [], [], []
     for d in run_dirs:
         d = Path(d)
         if not (d / "trials.parquet").exists():
@@ -35,6 +36,7 @@ def load_runs(run_dirs: list[Path]) -> RunData:
         trials.append(r["trials"].assign(run_id=d.name))
         metrics.append(r["metrics"])
         samples.append(r["samples"])
+        images.append(r["images"])
     t = pd.concat(trials, ignore_index=True)
     dup = t[t.duplicated("trial_id", keep=False)]
     if len(dup):
@@ -44,4 +46,4 @@ def load_runs(run_dirs: list[Path]) -> RunData:
                         f"{', '.join(where)}): merge runs of different methods/datasets/seeds, or report them "
                         "one at a time")
     return RunData(runs, [Path(d) for d in run_dirs], t, pd.concat(metrics, ignore_index=True),
-                   pd.concat(samples, ignore_index=True))
+                   pd.concat(samples, ignore_index=True), pd.concat(images, ignore_index=True))
