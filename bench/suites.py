@@ -53,6 +53,10 @@ class Override(Schedule):
 class Profile(Schedule):
     steps: int = Field(ge=0)
     seeds: int = Field(ge=1)
+    # The profile's own selection of the suite's datasets / methods (None: all of them); --datasets / --methods
+    # still choose within the suite. E.g. an image suite's smoke profile runs only the offline `digits` sets.
+    datasets: list[str] | None = None
+    methods: list[str] | None = None
     n_evals: int | None = Field(default=5, ge=1)
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-method params for this profile
     overrides: list[Override] = Field(default_factory=list)
@@ -227,6 +231,12 @@ def _check_names(cfg: SuiteConfig, path: Path) -> None:
         for name in names:
             _require(DATASETS, name, f"{where}: dataset_groups.{group}")
     for pname, prof in cfg.profiles.items():
+        for key, registry, listed in (("datasets", DATASETS, cfg.datasets), ("methods", METHODS, cfg.methods)):
+            for name in getattr(prof, key) or []:
+                _require(registry, name, f"{where}: profiles.{pname}.{key}")
+                if name not in listed:
+                    raise UserError(f"{where}: profiles.{pname}.{key}: {name!r} is not one of the suite's {key} "
+                                    f"({', '.join(listed)}); add it to the suite's {key} first")
         for name in prof.params:
             _require(METHODS, name, f"{where}: profiles.{pname}.params")
         for i, ov in enumerate(prof.overrides):
@@ -315,8 +325,8 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
     if profile not in cfg.profiles:
         raise UserError(f"unknown profile {profile!r}; available: {', '.join(PROFILES)}")
     prof = cfg.profiles[profile]
-    method_names = _split_names(methods, METHODS, "--methods") or cfg.methods
-    dataset_names = _split_names(datasets, DATASETS, "--datasets") or cfg.datasets
+    method_names = _split_names(methods, METHODS, "--methods") or prof.methods or cfg.methods
+    dataset_names = _split_names(datasets, DATASETS, "--datasets") or prof.datasets or cfg.datasets
     if seeds is not None and seeds < 1:
         raise UserError(f"--seeds {seeds}: give a count of seeds >= 1 (seeds 0..N-1)")
     n_seeds = seeds if seeds is not None else prof.seeds

@@ -184,3 +184,31 @@ def test_dataset_groups_name_registered_datasets(tmp_path):
     bad = MINIMAL.replace("metrics: [modes]", "metrics: [modes]\ndataset_groups:\n  g: [grid25, ring8]")
     with pytest.raises(UserError, match=r"dataset_groups.g: unknown dataset 'ring8'"):
         load_suite(write_suite(tmp_path, bad))
+
+
+SELECTING = """
+name: sel
+datasets: [grid25, ring8_mgan]
+methods: [gan, mgan, oracle]
+metrics: [modes]
+profiles:
+  smoke: {steps: 10, seeds: 1, datasets: [ring8_mgan], methods: [gan, oracle]}
+  default: {steps: 100, seeds: 1}
+  paper: {steps: 100, seeds: 1}
+"""
+
+
+def test_a_profile_selects_its_own_datasets_and_methods_and_the_cli_still_chooses(tmp_path):
+    cfg = load_suite(write_suite(tmp_path, SELECTING))
+    smoke = build_plan(cfg, "smoke")
+    assert {(t.method, t.dataset) for t in smoke.trials} == {("gan", "ring8_mgan"), ("oracle", "ring8_mgan")}
+    assert len(build_plan(cfg, "default").trials) == 6  # no selection: the suite's 2 datasets × 3 methods
+    cli = build_plan(cfg, "smoke", methods="mgan", datasets="grid25")
+    assert [(t.method, t.dataset) for t in cli.trials] == [("mgan", "grid25")]
+
+
+def test_a_profile_selection_outside_the_suite_is_an_error_naming_the_fix(tmp_path):
+    text = SELECTING.replace("datasets: [ring8_mgan], methods", "datasets: [gm9], methods")
+    with pytest.raises(UserError, match=r"profiles.smoke.datasets: 'gm9' is not one of the suite's datasets"):
+        load_suite(write_suite(tmp_path, text))
+
