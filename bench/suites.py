@@ -57,6 +57,7 @@ class Profile(Schedule):
     # still choose within the suite. E.g. an image suite's smoke profile runs only the offline `digits` sets.
     datasets: list[str] | None = None
     methods: list[str] | None = None
+    metrics: list[str] | None = None  # e.g. the domain-classifier metrics only on a CPU profile (Inception: ~5 img/s)
     n_evals: int | None = Field(default=5, ge=1)
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-method params for this profile
     overrides: list[Override] = Field(default_factory=list)
@@ -231,7 +232,8 @@ def _check_names(cfg: SuiteConfig, path: Path) -> None:
         for name in names:
             _require(DATASETS, name, f"{where}: dataset_groups.{group}")
     for pname, prof in cfg.profiles.items():
-        for key, registry, listed in (("datasets", DATASETS, cfg.datasets), ("methods", METHODS, cfg.methods)):
+        for key, registry, listed in (("datasets", DATASETS, cfg.datasets), ("methods", METHODS, cfg.methods),
+                                      ("metrics", METRICS, cfg.metrics)):
             for name in getattr(prof, key) or []:
                 _require(registry, name, f"{where}: profiles.{pname}.{key}")
                 if name not in listed:
@@ -367,5 +369,5 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                 trials.append(TrialSpec(
                     suite=cfg.name, profile=profile, method=method, dataset=dataset, seed=seed,
                     steps=schedule["steps"], eval_steps=evals, checkpoint_every=schedule["checkpoint_every"],
-                    params=params, metrics=list(cfg.metrics), overrides=notes, protocols=protocols))
+                    params=params, metrics=list(prof.metrics or cfg.metrics), overrides=notes, protocols=protocols))
     return RunPlan(suite=cfg, profile=profile, trials=trials)

@@ -190,9 +190,9 @@ SELECTING = """
 name: sel
 datasets: [grid25, ring8_mgan]
 methods: [gan, mgan, oracle]
-metrics: [modes]
+metrics: [modes, hq]
 profiles:
-  smoke: {steps: 10, seeds: 1, datasets: [ring8_mgan], methods: [gan, oracle]}
+  smoke: {steps: 10, seeds: 1, datasets: [ring8_mgan], methods: [gan, oracle], metrics: [hq]}
   default: {steps: 100, seeds: 1}
   paper: {steps: 100, seeds: 1}
 """
@@ -202,7 +202,10 @@ def test_a_profile_selects_its_own_datasets_and_methods_and_the_cli_still_choose
     cfg = load_suite(write_suite(tmp_path, SELECTING))
     smoke = build_plan(cfg, "smoke")
     assert {(t.method, t.dataset) for t in smoke.trials} == {("gan", "ring8_mgan"), ("oracle", "ring8_mgan")}
-    assert len(build_plan(cfg, "default").trials) == 6  # no selection: the suite's 2 datasets × 3 methods
+    assert all(t.metrics == ["hq"] for t in smoke.trials)
+    default = build_plan(cfg, "default")
+    assert len(default.trials) == 6  # no selection: the suite's 2 datasets × 3 methods, all its metrics
+    assert all(t.metrics == ["modes", "hq"] for t in default.trials)
     cli = build_plan(cfg, "smoke", methods="mgan", datasets="grid25")
     assert [(t.method, t.dataset) for t in cli.trials] == [("mgan", "grid25")]
 
