@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import Field
 from torch import nn
 
+from bench.data.base import DataSpec
 from bench.registry import register_method
 from methods.gan import GAN
 from methods.nets import NetParams, g_activation, generator, init_normal
@@ -42,8 +43,9 @@ class GANPPParams(NetParams):
 class GANPP(GAN):
     Params = GANPPParams
 
-    def build_generator(self, p: GANPPParams, dim: int) -> nn.Module:
+    def build_generator(self, p: GANPPParams, spec: DataSpec) -> nn.Module:
         fc = init_normal(nn.Linear(p.z_dim, p.n_units), p.init_std)  # N(0, init_std), bias 0, as every layer
         act = g_activation(p) if p.fc_act == "hidden" else nn.Identity()
-        # deligan §5.2: z -> FC N (-> act) -> gan's G with an N-wide input; training is gan's step.
-        return nn.Sequential(OrderedDict(fc=fc, act=act, g=generator(p, dim, in_dim=p.n_units)))
+        # deligan §5.2: z -> FC N (-> act) -> gan's G with an N-wide input; training is gan's step. On images the
+        # same: the extra FC layer sits before the DCGAN G's input FC.
+        return nn.Sequential(OrderedDict(fc=fc, act=act, g=generator(p, spec, in_dim=p.n_units)))

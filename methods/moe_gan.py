@@ -20,6 +20,7 @@ from pydantic import Field
 
 from torch import nn
 
+from bench.data.base import DataSpec
 from bench.registry import register_method
 from methods.gan import GAN
 from methods.nets import NetParams, generator, latent
@@ -36,9 +37,10 @@ class MoEGANParams(NetParams):
 class MoEGAN(GAN):
     Params = MoEGANParams
 
-    def build_generator(self, p: MoEGANParams, dim: int) -> nn.Module:
-        # deligan §5.2: the one-hot is appended to z, so G's input layer is z_dim + N wide; the rest is gan's G.
-        return generator(p, dim, in_dim=p.z_dim + p.n_components)
+    def build_generator(self, p: MoEGANParams, spec: DataSpec) -> nn.Module:
+        # deligan §5.2: the one-hot is appended to z, so G's input layer (FC on points and images) is z_dim + N
+        # wide; the rest is gan's G.
+        return generator(p, spec, in_dim=p.z_dim + p.n_components)
 
     @property
     def n_components(self) -> int:

@@ -89,8 +89,11 @@ class UnrolledGAN(GAN):
 
     # -- the unrolled discriminator ----------------------------------------------------------------------
     def d_logits(self, params: Params_, x: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """D with parameters `params` on reals (B, d) and fakes (n, d), in one pass; ((B, 1), (n, 1))."""
-        out = functional_call(self.D, params, (torch.cat([x, fake]),))
+        """D with parameters `params` on reals (B, …) and fakes (n, …), in one pass; ((B, 1), (n, 1)). D's buffers
+        (batch norm's running statistics on images) are passed as copies, so the unrolled passes never write
+        D's own state (in train mode batch norm updates the buffers it is given)."""
+        buffers = {k: b.clone() for k, b in self.D.named_buffers()}
+        out = functional_call(self.D, {**params, **buffers}, (torch.cat([x, fake]),))
         return out[: len(x)], out[len(x):]
 
     def _adam_state(self, names: list[str]) -> dict:
