@@ -13,7 +13,8 @@ The supervised GM-GAN's baseline (gm-gan §4: "AC-GAN with z ~ N(0, I)"): the cl
 
 How c enters G (a choice; the paper's image models embed the class): the one-hot c is concatenated to z, so
 G's first layer is W_z z + W_c c + b: W_c's column c is a learned class embedding added to the first
-pre-activation, the same thing as an embedding lookup on these MLPs. Everything else is `gan`'s: the shared
+pre-activation, the same thing as an embedding lookup on these MLPs. On images the same: G's input layer is the
+DCGAN G's FC (z, c) → first feature map, so c enters as a learned per-class map added before the first BN. Everything else is `gan`'s: the shared
 networks and optimiser (`methods.nets.NetParams`, MGAN App. C.1 Table 3), D's body is exactly `gan`'s D body.
 """
 from __future__ import annotations

@@ -15,7 +15,11 @@ Adam holds them all. torch's Adam skips a parameter whose .grad is None, so a st
 through G_i only advances G_i's moments and step count: N independent Adams, exactly "update only G_i". With
 the weights stacked into (N, …) tensors instead, Adam would keep moving every generator that has momentum from
 an earlier step (its zero gradient does not stop it), and each step would allocate an N× dense gradient.
-Sampling stacks the weights and runs all generators at once (one batched matmul per layer).
+Sampling stacks the weights and runs all generators at once (one batched matmul per layer); convolutional
+generators (images) run one after another.
+
+Images: each G_i is the shared DCGAN G. DeLiGAN §5.4 calls Ensemble-GAN "prohibitively expensive" on CIFAR, so
+images run `image_n_components` (5) generators instead of 50, recorded in the params.
 """
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ puts tanh on it, the toy G's own hidden activation; with it GAN++ is "more param
 only re-parameterise G's first layer (W₁·W, of rank ≤ N). Default "hidden": G's hidden activation (ReLU on the
 shared networks, tanh under the DeLiGAN toy profile = the code's layer exactly); "linear" is the other reading.
 
+Images: the extra layer sits before the DCGAN G's input FC (z → FC N → act → FC → first feature map → …).
+
 N vs z_dim: on the shared networks (z_dim 256 > N 50) the new layer is a bottleneck and GAN++ has FEWER
 parameters than `gan` (36,661 vs 50,179); on the DeLiGAN toy (z_dim 2) it has more (as in the paper).
 """

@@ -12,7 +12,8 @@ for discrete codes. Updates, as the authors' code (openai/InfoGAN `infogan_train
 - G step: minimise the non-saturating −E log D(G(z, c)) − λ L_I (the GAN part is `gan`'s).
 
 How c enters G: the one-hot code is concatenated to z (as the authors' code feeds the latent vector), so G's
-input width is z_dim + K. K (a choice on 2-D data): the dataset's number of classes. MD-GAN re-implemented
+input width is z_dim + K (on images, the DCGAN G's input FC; Q is a head on the conv body's flat features,
+as InfoGAN §6 describes). K (a choice on 2-D data): the dataset's number of classes. MD-GAN re-implemented
 InfoGAN on the grid and ring (md-gan Tables 1–2) but §6 does not say how its code was configured.
 """
 from __future__ import annotations

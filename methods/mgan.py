@@ -9,6 +9,10 @@ adds −β·log C_u(x') so each generator makes points the classifier can tell a
 Each generator is sampled the same number of times per minibatch (§3, end): `fake_batch_size` is the count
 PER GENERATOR (Table 3: 128), so one step draws K·128 fakes. The K input layers are one batched matmul on a
 (K, z_dim, h) weight, so a step costs about one generator on K·128 samples.
+
+Images (App. C.2 Tables 4–7): each generator's own layer is its FC z → first feature map; the transposed
+convolutions are shared (`MixtureGenerator`); C and D share the DCGAN conv body. `image_arch: mgan` gives the
+tables' 5×5 layers (with g_channels = d_channels = 128).
 """
 from __future__ import annotations
 

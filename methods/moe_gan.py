@@ -2,7 +2,7 @@
 experiment (Fig. 3, qualitative) and in CIFAR-10 Table 1 (m-IS); not in MNIST or sketches (seed-review B2).
 
 "We just append a uniform discrete variable via a N-dimensional one-hot encoding to the random input z":
-G's input is z' = [z, onehot(i)] with z from the shared prior and i ~ U{0, …, N−1} drawn per sample, so G's
+G's input (the input FC on points and images alike) is z' = [z, onehot(i)] with z from the shared prior and i ~ U{0, …, N−1} drawn per sample, so G's
 first layer is z_dim + N wide and each code i adds its own bias column to it. Everything else is `gan` (the
 shared 2-D networks and optimiser, non-saturating G loss), so on 2-D data MoE-GAN differs from `gan` only by
 the code. `n_components` = N; `sample(component=i)` fixes the code to i. The latent `scale` multiplies the

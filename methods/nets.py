@@ -41,7 +41,8 @@ class NetParams(Params):
     lr_halve_every: int | None = None  # steps between halvings of every lr (MD-GAN's 2-D code: 500 epochs)
     batch_size: int = 512  # Table 3: real batch 512
     fake_batch_size: int = 128  # Table 3: 128 per generator
-    # -- image networks (kind "image"; the 2-D MLPs ignore these). See methods/conv_nets.py for the layers.
+    # -- image networks (kind "image"; the 2-D MLPs ignore these, and the image networks ignore g_hidden,
+    # g_out_scale and hidden_act; VEEGAN's joint D uses d_hidden after its convs). Layers: methods/conv_nets.py.
     # "dcgan": Radford et al. 2016 (4×4 stride-2 layers, no BN on D's input); "mgan": MGAN App. C.2 Tables 4–7
     # (5×5 kernels, BN on every D layer, G's BN centre fixed at 0; widths 128 there: set g/d_channels 128).
     image_arch: Literal["dcgan", "mgan"] = "dcgan"

@@ -13,6 +13,9 @@ parameters in G against gan's 49,666 (≈ 858×). We keep the text's mechanism (
 layer); the "N× the parameters" reading on the shared G is width_mult 11 (2.35 M ≈ 47 × 49,666; 12 gives 56×).
 Cost (one core, interleaved with `gan`): width_mult 50 ≈ 340× gan's ms/step on the shared networks, 11 ≈ 16×,
 4 ≈ 3.2×, 2 ≈ 1.4×; on the DeLiGAN toy networks 50 ≈ 1.5×. Profiles that run the shared networks set it lower.
+
+Images: every map of the DCGAN G has `image_width_mult` × g_channels channels. DeLiGAN §5.4 calls Nx-GAN
+"prohibitively expensive" on CIFAR, so the image N is separate and small (2), recorded in the params.
 """
 from __future__ import annotations
 

@@ -11,6 +11,9 @@ i.i.d. points of the trial's real batch and of G's fakes form i.i.d. packs. By d
 `fake_batch_size` count POINTS (the same data per step as `gan`): D sees batch_size/m real packs and
 fake_batch_size/m fake packs. `batch_counts: packs` counts packs instead, as the authors' code (a batch of
 100 packs of m points, so m× the points of an unpacked step).
+
+Images: the m images of a pack are concatenated on the CHANNEL axis, (N, C, H, W) → (N/m, m·C, H, W), as the
+authors' Stacked-MNIST code does; D's first convolution reads m·C channels (`discriminator(..., pack=m)`).
 """
 from __future__ import annotations
 

@@ -10,6 +10,9 @@ calls D three times (reals, fakes, then fakes for G), so u advances three times 
 Chainer updater (pfnet-research/sngan_projection updater.py: dis(x_real), dis(x_fake), and dis(x_fake) in G's
 update, each of which runs SNLinear.W_bar's power iteration).
 
+Images: every Conv2d of the DCGAN body is normalised too (its kernel as an (out, in·k·k) matrix), and D has no
+batch norm (`d_norm` "none"): SN-GAN's CNN discriminators have none.
+
 Everything else is `gan` (a subclass, sharing its training step): the same networks, latent, batch sizes,
 optimiser (MGAN Table 3's Adam(2e-4, 0.5, 0.999) with one D step per G step; SN is meant to work across
 optimiser settings, and these equal the paper's Table 1 setting C as we recall it — α 2e-4, β1 0.5,

@@ -13,6 +13,9 @@ The unrolled steps reuse this step's real batch and fakes (the reference code, p
 the same minibatch loss), on a functional copy of D's parameters (torch.func.functional_call): D's modules
 and optimiser state are read, never written.
 
+Images: the image D has batch norm; the unrolled passes get copies of its running statistics, so they never
+write D's buffers (torch.func.functional_call would otherwise update the module's own in train mode).
+
 Unrolled optimiser: Adam by default (§2.1: the experiments unroll Adam rather than the plain gradient steps
 of Eq. 5; the reference code unrolls Keras' Adam, moments and step count included), continued from D's own
 Adam state (moments, step, current lr and betas), so unrolled step 1 is the step D's optimiser would take;

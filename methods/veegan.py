@@ -11,7 +11,11 @@ line; the reference code runs both train ops in one `sess.run`).
 
 On 2-D data the networks are the shared ones (`methods.nets`). G is gan's G. D is gan's D with z_dim + dim
 inputs. F is G mirrored: dim → reversed(g_hidden) → z_dim, with G's hidden activation and a linear output.
-With the defaults that is 2 → 128 ReLU → 128 ReLU → 256. The authors' 2-D reconstructor (VEEGAN_2D_RING
+With the defaults that is 2 → 128 ReLU → 128 ReLU → 256.
+
+On images (`methods.nets.pair_discriminator`, `encoder`): D runs the shared DCGAN conv body on x and joins z at
+its flat features (cat(z, features) → FC d_hidden Leaky ReLU → 1 logit), the ALI/BiGAN joint-discriminator form;
+F is the conv body with a linear z_dim head. Both pair kinds go through D in one pass (one batch-norm batch). The authors' 2-D reconstructor (VEEGAN_2D_RING
 notebook, `generative_network`) is 2 → 128 ReLU → 128 ReLU → 254 linear, the mean of N(·, I).
 """
 from __future__ import annotations

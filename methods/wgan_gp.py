@@ -7,6 +7,9 @@ L = E[D(x̃)] − E[D(x)] + λ E[(‖∇_x̂ D(x̂)‖₂ − 1)²], x̂ = εx +
 generator update on −E[D(G(z))] (line 11). WGAN-GP's optimiser is part of the method (Alg. 1's defaults
 α = 1e-4, β1 = 0, β2 = 0.9 for both players), so its Params override the shared MGAN Adam(2e-4, 0.5, 0.999).
 
+Images: the critic is the shared DCGAN body without batch norm (§4: batch norm changes the problem the penalty
+is defined on); `d_norm` "layer" (default) is §4's recommended drop-in, layer normalisation, or "none".
+
 Real batches: Alg. 1 (line 3) draws fresh reals for every critic iteration, and the trial hands train_step one
 batch of `method.batch_size` points. With `critic_reals="fresh"` (default) `batch_size` is n_critic × the
 per-critic-step batch, and the batch is split into n_critic consecutive chunks, one per critic step: each critic
