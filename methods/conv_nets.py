@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import torch
 from torch import nn
 
 if TYPE_CHECKING:
@@ -71,24 +72,59 @@ def generator_width(p: "NetParams", shape: tuple[int, ...]) -> int:
     return g_channels(p, shape)[0] * s0 * s0
 
 
-def generator_trunk(p: "NetParams", shape: tuple[int, ...]) -> nn.Sequential:
-    """Everything after G's input FC: (n, c₀·s₀²) → (n, C, H, W) in [−1, 1] (not initialised here)."""
+def generator_trunk(p: "NetParams", shape: tuple[int, ...], first_norm: bool = True) -> nn.Sequential:
+    """Everything after G's input FC: (n, c₀·s₀²) → (n, C, H, W) in [−1, 1] (not initialised here). Without
+    `first_norm` the first map's batch norm is left out (MGAN: each generator normalises its own)."""
     n, s0 = plan(shape)
     widths = g_channels(p, shape)
     k, pad, out_pad = _kernel(p)
     layers: list[nn.Module] = [nn.Unflatten(1, (widths[0], s0, s0))]
     for i, c in enumerate(widths):
-        layers += [_norm(p.g_norm, c), nn.ReLU()]
+        layers += [_norm(p.g_norm if i or first_norm else "none", c), nn.ReLU()]
         c_out = widths[i + 1] if i + 1 < n else shape[0]
         last = i + 1 == n
         # DCGAN §3: fractional-strided convolutions; no BN on G's output layer, tanh out.
         layers.append(nn.ConvTranspose2d(c, c_out, k, 2, pad, out_pad, bias=last or p.g_norm == "none"))
     layers.append(nn.Tanh())
+    layers = [m for m in layers if not isinstance(m, nn.Identity)]
     if p.image_arch == "mgan":
         for m in layers:  # MGAN Tables 4–7: "BN center? ×" in G: the BN offset is fixed at 0
             if isinstance(m, nn.BatchNorm2d):
                 m.bias.requires_grad_(False)
     return nn.Sequential(*layers)
+
+
+class GeneratorBatchNorm(nn.Module):
+    """Batch norm of each of K generators' first feature map over that generator's own samples (MGAN App. C.2
+    Table 4: the input layer's BN is per generator, "Shared? ×"): per generator and channel its own scale,
+    offset and running statistics, as K separate nn.BatchNorm2d (momentum 0.1, ε 1e-5, unbiased running var).
+    `centre`: whether the offset trains (MGAN's tables fix G's BN centre at 0)."""
+
+    def __init__(self, k: int, c: int, s: int, centre: bool = True, momentum: float = 0.1, eps: float = 1e-5):
+        super().__init__()
+        self.c, self.s, self.momentum, self.eps = c, s, momentum, eps
+        self.weight = nn.Parameter(torch.ones(k, c))
+        self.bias = nn.Parameter(torch.zeros(k, c), requires_grad=centre)
+        self.register_buffer("running_mean", torch.zeros(k, c))
+        self.register_buffer("running_var", torch.ones(k, c))
+
+    def forward(self, h: torch.Tensor, gens: torch.Tensor | None = None) -> torch.Tensor:
+        """h (G, m, c·s·s): block g from generator gens[g] (default g) -> normalised, same shape. Training
+        uses each block's own statistics (every block must then be a different generator)."""
+        g, m, _ = h.shape
+        x = h.view(g, m, self.c, self.s * self.s)
+        idx = torch.arange(g, device=h.device) if gens is None else gens
+        if self.training:
+            mean, var = x.mean((1, 3)), x.var((1, 3), unbiased=False)  # (G, c): over the block's m·s² values
+            with torch.no_grad():
+                n = m * self.s * self.s
+                mo = self.momentum
+                self.running_mean[idx] = (1 - mo) * self.running_mean[idx] + mo * mean
+                self.running_var[idx] = (1 - mo) * self.running_var[idx] + mo * var * n / max(n - 1, 1)
+        else:
+            mean, var = self.running_mean[idx], self.running_var[idx]
+        y = (x - mean[:, None, :, None]) * torch.rsqrt(var[:, None, :, None] + self.eps)
+        return (y * self.weight[idx][:, None, :, None] + self.bias[idx][:, None, :, None]).reshape(g, m, -1)
 
 
 def d_channels(p: "NetParams", shape: tuple[int, ...], base: int | None = None) -> list[int]:

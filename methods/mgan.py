@@ -53,9 +53,8 @@ class MixtureGenerator(nn.Module):
     G after its input layer: `methods.nets.generator_trunk`).
 
     Images (MGAN App. C.2 Tables 4–7): generator k's own layer is the FC z → first feature map (c₀·s₀²,
-    "Shared? ×"), the transposed convolutions are shared ("Shared? √"). Table 4 also marks that FC's batch norm
-    as per generator; here it is the first layer of the shared trunk (one BN over all generators' maps, so
-    the trunk is exactly gan's G after its input FC): a documented deviation."""
+    "Shared? ×") with its own batch norm (Table 4: the input layer's BN is not shared either), the transposed
+    convolutions are shared ("Shared? √")."""
 
     def __init__(self, p: NetParams, k: int, spec: DataSpec):
         super().__init__()
@@ -64,14 +63,14 @@ class MixtureGenerator(nn.Module):
         self.w_in = nn.Parameter(torch.empty(k, p.z_dim, h).normal_(0.0, p.init_std))
         self.b_in = nn.Parameter(torch.zeros(k, 1, h))
         # Table 3 "shared": FC 128 ReLU -> FC 2 linear (or s·tanh where a profile sets g_out_scale); images:
-        # BN -> ReLU -> transposed convs -> tanh (Tables 4–7).
-        self.act, self.shared = generator_trunk(p, spec)
+        # generator k's own BN, then shared ReLU -> transposed convs -> tanh (Tables 4–7).
+        self.act, self.shared = generator_trunk(p, spec, k)
 
     def forward(self, z: torch.Tensor, gens: torch.Tensor | None = None) -> torch.Tensor:
         """z (G, m, z_dim): block g goes through generator gens[g] (default: block k -> generator k).
         Returns (G, m, *sample shape)."""
         w, b = (self.w_in, self.b_in) if gens is None else (self.w_in[gens], self.b_in[gens])
-        hidden = self.act(torch.baddbmm(b, z, w))  # (G, m, h): one batched matmul for all generators
+        hidden = self.act(torch.baddbmm(b, z, w), gens)  # (G, m, h): one batched matmul for all generators
         g, m, h = hidden.shape
         out = self.shared(hidden.reshape(g * m, h))
         return out.reshape(g, m, *out.shape[1:])

@@ -126,13 +126,31 @@ def generator_width(p: NetParams, spec: DataSpec) -> int:
     return conv_nets.generator_width(p, spec.shape) if _kind(spec) == "image" else p.g_hidden[0]
 
 
-def generator_trunk(p: NetParams, spec: DataSpec) -> tuple[nn.Module, nn.Module]:
-    """(act, shared): what follows G's input layer, `shared(act(h))` for h (n, generator_width) → samples.
-    Points: G's hidden activation, then MGAN Table 3's shared FC 128 ReLU → FC 2 linear. Images: identity, then
-    BN → ReLU → transposed convs → tanh (the BN sits before the activation, so the activation is inside)."""
+class PerGenerator(nn.Module):
+    """An elementwise layer applied to K generators' blocks: forward(h (G, m, w), gens) = layer(h)."""
+
+    def __init__(self, layer: nn.Module):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, h: torch.Tensor, gens: torch.Tensor | None = None) -> torch.Tensor:
+        return self.layer(h)
+
+
+def generator_trunk(p: NetParams, spec: DataSpec, n_generators: int) -> tuple[nn.Module, nn.Module]:
+    """(own, shared) for K generators that share all but their input layer (MGAN §3): what follows generator
+    k's input layer is `shared(own(h, gens).flatten(0, 1))` for blocks h (G, m, generator_width).
+    Points: `own` = G's hidden activation, `shared` = MGAN Table 3's shared FC 128 ReLU → FC 2 linear. Images:
+    `own` = each generator's batch norm of its first map (MGAN Table 4: not shared), `shared` = ReLU →
+    transposed convs → tanh."""
     if _kind(spec) == "image":
-        return nn.Identity(), init_normal(conv_nets.generator_trunk(p, spec.shape), p.init_std)
-    return g_activation(p), init_normal(mlp([*p.g_hidden, spec.shape[0]], g_activation(p), g_output(p)), p.init_std)
+        _, s0 = conv_nets.plan(spec.shape)
+        c0 = conv_nets.g_channels(p, spec.shape)[0]
+        own = (conv_nets.GeneratorBatchNorm(n_generators, c0, s0, centre=p.image_arch != "mgan")
+               if p.g_norm == "batch" else PerGenerator(nn.Identity()))
+        return own, init_normal(conv_nets.generator_trunk(p, spec.shape, first_norm=False), p.init_std)
+    act = PerGenerator(g_activation(p))  # no parameters: the state dict is the plain MLP's
+    return act, init_normal(mlp([*p.g_hidden, spec.shape[0]], g_activation(p), g_output(p)), p.init_std)
 
 
 def discriminator_body(p: NetParams, spec: DataSpec, pack: int = 1) -> tuple[nn.Sequential, int]:

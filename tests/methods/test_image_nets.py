@@ -188,3 +188,30 @@ def test_unrolling_an_image_d_never_writes_its_batch_norm_buffers():
     assert buffers  # the image D has batch norm
     m.unroll(x, fake)
     assert all(torch.equal(buffers[k], v) for k, v in m.D.named_buffers())
+
+
+def test_mgans_per_generator_batch_norm_is_k_separate_batchnorm2d():
+    torch.manual_seed(0)
+    k, c, s, m = 3, 4, 3, 5
+    gbn = conv_nets.GeneratorBatchNorm(k, c, s)
+    refs = [nn.BatchNorm2d(c) for _ in range(k)]
+    with torch.no_grad():
+        gbn.weight.copy_(torch.rand(k, c) + 0.5)
+        gbn.bias.copy_(torch.randn(k, c))
+        for i, r in enumerate(refs):
+            r.weight.copy_(gbn.weight[i])
+            r.bias.copy_(gbn.bias[i])
+    for _ in range(2):  # training: each block normalised by its own statistics; running stats as torch's
+        h = torch.randn(k, m, c * s * s) * 3 + 1
+        got = gbn(h).view(k, m, c, s, s)
+        for i, r in enumerate(refs):
+            # float32, different summation order: 1e-5 on O(1) values
+            assert torch.allclose(got[i], r(h[i].view(m, c, s, s)), atol=1e-5, rtol=0)
+    for i, r in enumerate(refs):
+        assert torch.allclose(gbn.running_mean[i], r.running_mean, atol=1e-6, rtol=0)
+        assert torch.allclose(gbn.running_var[i], r.running_var, atol=1e-5, rtol=0)
+    gbn.eval()
+    h = torch.randn(1, m, c * s * s)
+    got = gbn(h, torch.tensor([2])).view(m, c, s, s)  # one generator's block, by index (sample(component=2))
+    refs[2].eval()
+    assert torch.allclose(got, refs[2](h[0].view(m, c, s, s)), atol=1e-5, rtol=0)
