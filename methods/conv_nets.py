@@ -6,9 +6,10 @@ Architecture (`image_arch`):
   → [ConvT 4×4 stride 2 → BN → ReLU]… → ConvT 4×4 stride 2 → tanh; D: [Conv 4×4 stride 2 → BN → LeakyReLU 0.2]…,
   no BN on D's input layer (DCGAN §3: "not applying batchnorm to … the discriminator input layer"), then flat
   features (heads sit on them). Widths double per layer towards the low resolution (DCGAN Fig. 1; ngf = ndf = 64
-  as the DCGAN reference code). This is the InfoGAN/DCGAN family Lucic et al. 2018 ("Are GANs created equal?",
-  Table 7) use for MNIST/Fashion/CIFAR/CelebA, which MD-GAN §6.3.1 follows for its image FIDs; their exact layer
-  widths are a `paper`-profile override of g_channels / d_channels.
+  as the DCGAN reference code). This is the DCGAN family Lucic et al. 2018 ("Are GANs created equal?") use for
+  MNIST/Fashion/CIFAR/CelebA, which MD-GAN §6.3.1 follows for its image FIDs; their exact nets (e.g. the FC
+  layers of the InfoGAN-style MNIST nets) are not reproduced here, only widths can be set (g_channels /
+  d_channels).
 - "mgan": MGAN App. C.2 Tables 4–7 (CIFAR-10, STL-10 48/96): 5×5 kernels, stride 2; BN on every layer but G's
   output, D's input layer included (Table 4 ticks BN on D's first convolution); BN centre fixed at 0 in G only
   ("BN center? ×"). Widths: Table 4's 512-256-128 / 128-256-512 are g_channels = d_channels = 128 here.

@@ -41,7 +41,7 @@ class SNGANParams(NetParams):
     # non-saturating G of Goodfellow §3) and the hinge loss (§4). MD-GAN's re-run does not say which (its
     # appendix is lost). Default "nonsaturating": the `gan` loss, so SN-GAN differs from gan only by SN.
     loss: Literal["nonsaturating", "hinge"] = "nonsaturating"
-    # Images: no batch norm in D (SN-GAN §4 / App. B: the SN discriminators use none; SN replaces it).
+    # Images: no batch norm in D (SN-GAN's spectrally normalised discriminators use none; SN replaces it).
     d_norm: Literal["none"] = "none"
     n_power_iterations: int = Field(1, ge=1)  # §2.1 / Alg. 1: one power iteration per update ("sufficient")
 
