@@ -13,7 +13,8 @@ The supervised GM-GAN's baseline (gm-gan §4: "AC-GAN with z ~ N(0, I)"): the cl
 
 How c enters G (a choice; the paper's image models embed the class): the one-hot c is concatenated to z, so
 G's first layer is W_z z + W_c c + b: W_c's column c is a learned class embedding added to the first
-pre-activation, the same thing as an embedding lookup on these MLPs. Everything else is `gan`'s: the shared
+pre-activation, the same thing as an embedding lookup on these MLPs. On images the same: G's input layer is the
+DCGAN G's FC (z, c) → first feature map, so c enters as a learned per-class map added before the first BN. Everything else is `gan`'s: the shared
 networks and optimiser (`methods.nets.NetParams`, MGAN App. C.1 Table 3), D's body is exactly `gan`'s D body.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from bench.registry import register_method
-from methods.base import Method
+from methods.base import Method, inference
 from methods.losses import g_loss_nonsaturating
 from methods.nets import NetParams, adam, discriminator_body, generator, head, latent
 
@@ -65,11 +66,11 @@ class ACGAN(Method):
 
     def __init__(self, spec, params: ACGANParams, device="cpu"):
         super().__init__(spec, params, device)
-        dim, n = spec.shape[0], spec.n_classes
-        # G's input: z (z_dim) then one-hot c (N): width z_dim + N.
-        self.G = generator(params, dim, in_dim=params.z_dim + n).to(self.device)
+        n = spec.n_classes
+        # G's input: z (z_dim) then one-hot c (N): width z_dim + N (G's input layer is FC on points and images).
+        self.G = generator(params, spec, in_dim=params.z_dim + n).to(self.device)
         # One body (exactly gan's D body), two heads on its features.
-        self.body, width = discriminator_body(params, dim)
+        self.body, width = discriminator_body(params, spec)
         self.body = self.body.to(self.device)
         self.s_head = head(params, width, 1).to(self.device)  # P(S|X): 1 logit
         self.c_head = head(params, width, n).to(self.device)  # P(C|X): N logits
@@ -86,7 +87,7 @@ class ACGAN(Method):
         return self.s_head(f), self.c_head(f)
 
     def generate(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """G(z, c): z (n, z_dim), c (n,) class indices -> (n, d)."""
+        """G(z, c): z (n, z_dim), c (n,) class indices -> (n, *spec.shape)."""
         return self.G(torch.cat([z, F.one_hot(c, self.n_components).to(z.dtype)], dim=1))
 
     def fake_labels(self, n: int, y: torch.Tensor) -> torch.Tensor:
@@ -124,7 +125,7 @@ class ACGAN(Method):
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "l_s": l_s.item(), "l_c": l_c.item()}
 
-    @torch.no_grad()
+    @inference
     def sample(self, n, *, scale=1.0, component=None):
         """c uniform over the classes (or all `component`), then z ~ the prior with covariance ×scale."""
         self.check_component(component)
@@ -134,7 +135,7 @@ class ACGAN(Method):
             c = torch.full((n,), int(component), dtype=torch.long, device=self.device)
         return self.generate(latent(n, self.params, scale, self.device), c)
 
-    @torch.no_grad()
+    @inference
     def responsibilities(self, x: torch.Tensor) -> torch.Tensor:
         """(N, n_classes): P(C|X), D's class posterior."""
         return torch.softmax(self.heads(x)[1], dim=1)

@@ -8,14 +8,36 @@ The harness never asks which method it runs.
 from __future__ import annotations
 
 import copy
+import functools
 from abc import ABCMeta, abstractmethod
-from typing import ClassVar
+from typing import Callable, ClassVar, TypeVar
 
 import torch
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
 from bench.data.base import DataSpec
+
+F = TypeVar("F", bound=Callable)
+
+
+def inference(fn: F) -> F:
+    """Decorator for a method's `sample` / `responsibilities`: no gradients, and the networks in eval mode for the
+    call (restored after), so batch norm uses its running statistics and an output depends on its own input only,
+    not on the batch it shares (per-component draws, streamed evaluation); sampling never updates those statistics.
+    The 2-D MLPs have no such layers: there eval mode changes nothing."""
+
+    @functools.wraps(fn)
+    def wrapper(self: "Method", *args, **kwargs):
+        was = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return fn(self, *args, **kwargs)
+        finally:
+            self.train(was)
+
+    return wrapper  # type: ignore[return-value]
 
 
 class Params(BaseModel):
@@ -31,7 +53,8 @@ class Method(nn.Module, metaclass=ABCMeta):
     Params: ClassVar[type[Params]] = Params
     needs_labels: ClassVar[bool] = False  # train_step uses y (supervised methods)
     trainable: ClassVar[bool] = True  # False for the calibration references (oracle, collapsed)
-    kinds: ClassVar[tuple[str, ...]] = ("points",)  # data kinds the method has networks for
+    # Data kinds the method has networks for: the shared builders (methods.nets) make both.
+    kinds: ClassVar[tuple[str, ...]] = ("points", "image")
 
     def __init__(self, spec: DataSpec, params: Params, device: torch.device | str = "cpu"):
         super().__init__()

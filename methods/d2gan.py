@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from bench.registry import register_method
-from methods.base import Method
+from methods.base import Method, inference
 from methods.nets import NetParams, adam, discriminator, generator, latent
 
 # Below this logit softplus(a) = e^a (1 − e^a/2 + …), so log softplus(a) = a − e^a/2 + … = a to within
@@ -64,10 +64,9 @@ class D2GAN(Method):
 
     def __init__(self, spec, params: D2GANParams, device="cpu"):
         super().__init__(spec, params, device)
-        dim = spec.shape[0]
-        self.G = generator(params, dim).to(self.device)
-        self.D1 = discriminator(params, dim).to(self.device)  # logit a1; D1 = softplus(a1)
-        self.D2 = discriminator(params, dim).to(self.device)  # logit a2; D2 = softplus(a2)
+        self.G = generator(params, spec).to(self.device)
+        self.D1 = discriminator(params, spec).to(self.device)  # logit a1; D1 = softplus(a1)
+        self.D2 = discriminator(params, spec).to(self.device)  # logit a2; D2 = softplus(a2)
         # The authors' code: one Adam over both discriminators' parameters on d1_loss + d2_loss.
         self.set_optimizers(G=adam(self.G.parameters(), params),
                             D=adam(itertools.chain(self.D1.parameters(), self.D2.parameters()), params, params.d_lr))
@@ -88,7 +87,7 @@ class D2GAN(Method):
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
-    @torch.no_grad()
+    @inference
     def sample(self, n, *, scale=1.0, component=None):
         self.check_component(component)
         return self.G(latent(n, self.params, scale, self.device))

@@ -13,7 +13,7 @@ import torch
 from pydantic import model_validator
 
 from bench.registry import register_method
-from methods.base import Method
+from methods.base import Method, inference
 from methods.latent import MixtureLatent
 from methods.losses import d_loss, g_loss_nonsaturating, g_loss_saturating
 from methods.nets import NetParams, adam, discriminator, generator
@@ -49,8 +49,8 @@ class DeLiGAN(Method):
         # §4.1: μ_i ~ U(−1, 1)^d, σ_i = sigma_init·1 (diagonal, Eq. 8); drawn on the CPU so CPU and CUDA agree.
         means = torch.rand(p.n_components, p.z_dim) * 2 - 1  # (N, d)
         self.latent = MixtureLatent(means, p.sigma_init, cov="diag").to(self.device)
-        self.G = generator(p, spec.shape[0]).to(self.device)
-        self.D = discriminator(p, spec.shape[0]).to(self.device)
+        self.G = generator(p, spec).to(self.device)
+        self.D = discriminator(p, spec).to(self.device)
         # §4.1: μ and σ are trained "using gradients arising from G's loss function": they sit in G's optimiser.
         self.set_optimizers(G=adam([*self.G.parameters(), *self.latent.parameters()], p),
                             D=adam(self.D.parameters(), p, p.d_lr))
@@ -94,7 +94,7 @@ class DeLiGAN(Method):
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "sigma_penalty": penalty.item()}
 
-    @torch.no_grad()
+    @inference
     def sample(self, n, *, scale=1.0, component=None):
         self.check_component(component)
         z, _ = self.latent.sample(n, scale, component)  # z|i ~ N(μ_i, scale·diag(σ_i²))

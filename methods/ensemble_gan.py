@@ -15,7 +15,11 @@ Adam holds them all. torch's Adam skips a parameter whose .grad is None, so a st
 through G_i only advances G_i's moments and step count: N independent Adams, exactly "update only G_i". With
 the weights stacked into (N, …) tensors instead, Adam would keep moving every generator that has momentum from
 an earlier step (its zero gradient does not stop it), and each step would allocate an N× dense gradient.
-Sampling stacks the weights and runs all generators at once (one batched matmul per layer).
+Sampling stacks the weights and runs all generators at once (one batched matmul per layer); convolutional
+generators (images) run one after another.
+
+Images: each G_i is the shared DCGAN G. DeLiGAN §5.4 calls Ensemble-GAN "prohibitively expensive" on CIFAR, so
+images run `image_n_components` (5) generators instead of 50, recorded in the params.
 """
 from __future__ import annotations
 
@@ -25,10 +29,11 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from bench.data.base import DataSpec
 from bench.registry import register_method
-from methods.base import Method
+from methods.base import Method, inference
 from methods.losses import d_loss, g_loss_nonsaturating, g_loss_saturating
-from methods.nets import NetParams, adam, discriminator, generator
+from methods.nets import NetParams, adam, discriminator, for_kind, generator
 
 
 class EnsembleGANParams(NetParams):
@@ -36,6 +41,9 @@ class EnsembleGANParams(NetParams):
     # N generators: deligan §5.2 "ensemble-of-N-generators"; N = 50, DeLiGAN's N here (methods/deligan.py
     # n_components; §5 "we use a N between 50 and 100").
     n_components: int = Field(50, ge=1)
+    # N on images. DeLiGAN §5.4 calls Ensemble-GAN "prohibitively expensive" on CIFAR (50 DCGAN generators), so
+    # images run a smaller ensemble; recorded here (methods.nets.for_kind picks N by the data kind).
+    image_n_components: int = Field(5, ge=1)
     sigma_init: float = 0.2  # initial σ_i, as DeLiGAN: §4.1 "0.2 in our case"; μ_i ~ U(−1, 1)^d (§4.1)
     # λ of Eq. 10 for the one Gaussian trained per step: each (G_i, μ_i, σ_i) is a one-component DeLiGAN, so
     # its penalty is λ·‖1 − σ_i‖² (Eq. 10 with N = 1). That keeps DeLiGAN's balance on σ_i: there component i
@@ -56,24 +64,28 @@ class EnsembleGANParams(NetParams):
 class Member(nn.Module):
     """Generator i with its latent Gaussian: x = G_i(μ_i + σ_i ε) (DeLiGAN Eq. 8, σ_i diagonal)."""
 
-    def __init__(self, p: EnsembleGANParams, out_dim: int, mu: torch.Tensor):
+    def __init__(self, p: EnsembleGANParams, spec: DataSpec, mu: torch.Tensor):
         super().__init__()
         self.mu = nn.Parameter(mu.clone().float())  # (d,)
         self.sigma = nn.Parameter(torch.full((p.z_dim,), float(p.sigma_init)))  # (d,)
-        self.G = generator(p, out_dim)
+        self.G = generator(p, spec)
 
     def forward(self, eps: torch.Tensor) -> torch.Tensor:
-        """eps (m, d) ~ N(0, I), already ×sqrt(scale) when sampling -> (m, out_dim)."""
+        """eps (m, d) ~ N(0, I), already ×sqrt(scale) when sampling -> (m, *spec.shape)."""
         return self.G(self.mu + self.sigma * eps)
 
 
 class Ensemble(nn.Module):
-    """The N members; `forward_all` runs all of them at once on stacked weights."""
+    """The N members; `forward_all` runs all of them at once (on stacked weights where G is an MLP)."""
 
-    def __init__(self, p: EnsembleGANParams, out_dim: int):
+    def __init__(self, p: EnsembleGANParams, spec: DataSpec, n: int):
         super().__init__()
-        means = torch.rand(p.n_components, p.z_dim) * 2 - 1  # (N, d): §4.1 μ_i ~ U(−1, 1), one draw as DeLiGAN's
-        self.members = nn.ModuleList(Member(p, out_dim, means[i]) for i in range(p.n_components))
+        means = torch.rand(n, p.z_dim) * 2 - 1  # (N, d): §4.1 μ_i ~ U(−1, 1), one draw as DeLiGAN's
+        self.members = nn.ModuleList(Member(p, spec, means[i]) for i in range(n))
+        # MLP generators (points) run as one batched matmul per layer; others (convolutional, with batch norm)
+        # member by member.
+        self.stackable = all(isinstance(m, nn.Linear) or not any(True for _ in m.parameters())
+                             for m in self.members[0].G)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -82,7 +94,9 @@ class Ensemble(nn.Module):
         return self.members[i]
 
     def forward_all(self, eps: torch.Tensor) -> torch.Tensor:
-        """eps (N, m, d) -> (N, m, out_dim): block i through generator i, z_i = μ_i + σ_i eps_i."""
+        """eps (N, m, d) -> (N, m, *sample shape): block i through generator i, z_i = μ_i + σ_i eps_i."""
+        if not self.stackable:
+            return torch.stack([m(e) for m, e in zip(self.members, eps)])
         mu = torch.stack([m.mu for m in self.members])[:, None]  # (N, 1, d)
         sigma = torch.stack([m.sigma for m in self.members])[:, None]
         h = mu + sigma * eps
@@ -102,9 +116,10 @@ class EnsembleGAN(Method):
 
     def __init__(self, spec, params: EnsembleGANParams, device="cpu"):
         super().__init__(spec, params, device)
-        dim = spec.shape[0]
-        self.gens = Ensemble(params, dim).to(self.device)
-        self.D = discriminator(params, dim).to(self.device)  # one D shared by all generators
+        # N generators: n_components on points, image_n_components on images (DeLiGAN §5.4: N = 50 prohibitive)
+        self.n_gens = for_kind(spec, points=params.n_components, image=params.image_n_components)
+        self.gens = Ensemble(params, spec, self.n_gens).to(self.device)
+        self.D = discriminator(params, spec).to(self.device)  # one D shared by all generators
         # One Adam over every generator and its μ_i, σ_i: parameters without a gradient are skipped, so only the
         # chosen generator's moments and step count advance (§5.2 "update its parameters along with μ_i, σ_i").
         self.set_optimizers(G=adam(self.gens.parameters(), params),
@@ -112,7 +127,7 @@ class EnsembleGAN(Method):
 
     @property
     def n_components(self) -> int:
-        return self.params.n_components
+        return self.n_gens
 
     def pick_generator(self) -> int:
         """§5.2 "we randomly choose one of the generators": i ~ U{0, …, N−1} (CPU RNG: no device sync)."""
@@ -133,7 +148,7 @@ class EnsembleGAN(Method):
         p = self.params
         i = self.pick_generator()
         eps = torch.randn(p.fake_batch_size, p.z_dim, device=self.device)
-        fake = self.gens[i](eps)  # (n, dim): all fakes from G_i
+        fake = self.gens[i](eps)  # (n, *spec.shape): all fakes from G_i
         # DeLiGAN Eq. 4 (Goodfellow Eq. 1, D side): −E log D(x) − E log(1 − D(G_i(z))).
         loss_d = d_loss(self.D(x), self.D(fake.detach()))
         self.descend("D", loss_d)
@@ -146,11 +161,11 @@ class EnsembleGAN(Method):
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "sigma_penalty": penalty.item()}
 
-    @torch.no_grad()
+    @inference
     def sample(self, n, *, scale=1.0, component=None):
         return self.sample_with_generators(n, scale=scale, component=component)[0]
 
-    @torch.no_grad()
+    @inference
     def sample_with_generators(self, n: int, *, scale: float = 1.0,
                                component: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(x (n, dim), k (n,)): sample j from generator k_j, k_j ~ U{0, …, N−1} (the ensemble's uniform

@@ -8,8 +8,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from bench.data.base import DataSpec
 from bench.registry import register_method
-from methods.base import Method
+from methods.base import Method, inference
 from methods.losses import d_loss, g_loss_nonsaturating
 from methods.nets import NetParams, adam, discriminator, generator, latent
 
@@ -30,25 +31,24 @@ class GAN(Method):
 
     def __init__(self, spec, params: GANParams, device="cpu"):
         super().__init__(spec, params, device)
-        dim = spec.shape[0]
         # G, then D: the same seed gives every subclass that keeps both networks gan's initial weights.
-        self.G = self.build_generator(params, dim).to(self.device)
-        self.D = self.build_discriminator(params, dim).to(self.device)
+        self.G = self.build_generator(params, spec).to(self.device)
+        self.D = self.build_discriminator(params, spec).to(self.device)
         self.set_optimizers(G=adam(self.G.parameters(), params),
                             D=adam(self.D.parameters(), params, params.d_lr))
 
-    def build_generator(self, p: GANParams, dim: int) -> nn.Module:
-        return generator(p, dim)
+    def build_generator(self, p: GANParams, spec: DataSpec) -> nn.Module:
+        return generator(p, spec)
 
-    def build_discriminator(self, p: GANParams, dim: int) -> nn.Module:
-        return discriminator(p, dim)
+    def build_discriminator(self, p: GANParams, spec: DataSpec) -> nn.Module:
+        return discriminator(p, spec)
 
     def generator_input(self, n: int, scale: float = 1.0, component: int | None = None) -> torch.Tensor:
         """G's input for n samples: z from the prior with covariance ×scale."""
         return latent(n, self.params, scale, self.device)
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
-        """D's logits for points x (N, d)."""
+        """D's logits for samples x (N, *spec.shape)."""
         return self.D(x)
 
     @property
@@ -74,7 +74,7 @@ class GAN(Method):
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
-    @torch.no_grad()
+    @inference
     def sample(self, n, *, scale=1.0, component=None):
         self.check_component(component)
         return self.G(self.generator_input(n, scale, component))

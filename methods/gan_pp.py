@@ -12,6 +12,8 @@ puts tanh on it, the toy G's own hidden activation; with it GAN++ is "more param
 only re-parameterise G's first layer (W₁·W, of rank ≤ N). Default "hidden": G's hidden activation (ReLU on the
 shared networks, tanh under the DeLiGAN toy profile = the code's layer exactly); "linear" is the other reading.
 
+Images: the extra layer sits before the DCGAN G's input FC (z → FC N → act → FC → first feature map → …).
+
 N vs z_dim: on the shared networks (z_dim 256 > N 50) the new layer is a bottleneck and GAN++ has FEWER
 parameters than `gan` (36,661 vs 50,179); on the DeLiGAN toy (z_dim 2) it has more (as in the paper).
 """
@@ -23,6 +25,7 @@ from typing import Literal
 from pydantic import Field
 from torch import nn
 
+from bench.data.base import DataSpec
 from bench.registry import register_method
 from methods.gan import GAN
 from methods.nets import NetParams, g_activation, generator, init_normal
@@ -42,8 +45,9 @@ class GANPPParams(NetParams):
 class GANPP(GAN):
     Params = GANPPParams
 
-    def build_generator(self, p: GANPPParams, dim: int) -> nn.Module:
+    def build_generator(self, p: GANPPParams, spec: DataSpec) -> nn.Module:
         fc = init_normal(nn.Linear(p.z_dim, p.n_units), p.init_std)  # N(0, init_std), bias 0, as every layer
         act = g_activation(p) if p.fc_act == "hidden" else nn.Identity()
-        # deligan §5.2: z -> FC N (-> act) -> gan's G with an N-wide input; training is gan's step.
-        return nn.Sequential(OrderedDict(fc=fc, act=act, g=generator(p, dim, in_dim=p.n_units)))
+        # deligan §5.2: z -> FC N (-> act) -> gan's G with an N-wide input; training is gan's step. On images the
+        # same: the extra FC layer sits before the DCGAN G's input FC.
+        return nn.Sequential(OrderedDict(fc=fc, act=act, g=generator(p, spec, in_dim=p.n_units)))

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from pydantic import model_validator
 
 from bench.registry import register_method
-from methods.base import Method
+from methods.base import Method, inference
 from methods.latent import MixtureLatent
 from methods.losses import d_loss, g_loss_nonsaturating
 from methods.nets import NetParams, adam, discriminator, generator
@@ -92,8 +92,8 @@ class _GMGAN(Method):
         cov = getattr(p, "cov", "diag") if learn else "diag"  # a fixed √σ·I needs no full factor
         self.latent = MixtureLatent(means, math.sqrt(p.sigma), cov=cov, learn_means=learn,
                                     learn_scales=learn).to(self.device)
-        self.G = generator(p, spec.shape[0]).to(self.device)
-        self.D = discriminator(p, spec.shape[0], self._d_outputs()).to(self.device)
+        self.G = generator(p, spec).to(self.device)
+        self.D = discriminator(p, spec, self._d_outputs()).to(self.device)
         g_params = [*self.G.parameters(), *(self.latent.parameters() if learn else [])]
         self.set_optimizers(G=adam(g_params, p), D=adam(self.D.parameters(), p, p.d_lr))
 
@@ -142,7 +142,7 @@ class _GMGAN(Method):
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
-    @torch.no_grad()
+    @inference
     def sample(self, n, *, scale=1.0, component=None):
         self.check_component(component)
         z, _ = self.latent.sample(n, scale, component)  # §4.3: z|k ~ N(μ_k, scale·Σ_k)

@@ -12,7 +12,8 @@ for discrete codes. Updates, as the authors' code (openai/InfoGAN `infogan_train
 - G step: minimise the non-saturating −E log D(G(z, c)) − λ L_I (the GAN part is `gan`'s).
 
 How c enters G: the one-hot code is concatenated to z (as the authors' code feeds the latent vector), so G's
-input width is z_dim + K. K (a choice on 2-D data): the dataset's number of classes. MD-GAN re-implemented
+input width is z_dim + K (on images, the DCGAN G's input FC; Q is a head on the conv body's flat features,
+as InfoGAN §6 describes). K (a choice on 2-D data): the dataset's number of classes. MD-GAN re-implemented
 InfoGAN on the grid and ring (md-gan Tables 1–2) but §6 does not say how its code was configured.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from bench.registry import register_method
-from methods.base import Method
+from methods.base import Method, inference
 from methods.losses import d_loss, g_loss_nonsaturating
 from methods.nets import NetParams, adam, discriminator_body, generator, head, latent
 
@@ -54,13 +55,12 @@ class InfoGAN(Method):
 
     def __init__(self, spec, params: InfoGANParams, device="cpu"):
         super().__init__(spec, params, device)
-        dim = spec.shape[0]
         k = params.n_codes or spec.n_classes
         self.K = k
-        # G's input: z (z_dim) then one-hot c (K): width z_dim + K.
-        self.G = generator(params, dim, in_dim=params.z_dim + k).to(self.device)
+        # G's input: z (z_dim) then one-hot c (K): width z_dim + K (G's input layer is FC on points and images).
+        self.G = generator(params, spec, in_dim=params.z_dim + k).to(self.device)
         # D and Q share the body (exactly gan's D body); D: 1 logit, Q: K logits.
-        self.body, width = discriminator_body(params, dim)
+        self.body, width = discriminator_body(params, spec)
         self.body = self.body.to(self.device)
         self.d_head = head(params, width, 1).to(self.device)
         self.q_head = head(params, width, k).to(self.device)
@@ -83,7 +83,7 @@ class InfoGAN(Method):
         return torch.randint(0, self.K, (n,), device=self.device)
 
     def generate(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """G(z, c): z (n, z_dim), c (n,) code indices -> (n, d)."""
+        """G(z, c): z (n, z_dim), c (n,) code indices -> (n, *spec.shape)."""
         return self.G(torch.cat([z, F.one_hot(c, self.K).to(z.dtype)], dim=1))
 
     def fakes(self, n: int, scale: float = 1.0, component: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,13 +117,13 @@ class InfoGAN(Method):
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "l_i": l_i_d.item()}
 
-    @torch.no_grad()
+    @inference
     def sample(self, n, *, scale=1.0, component=None):
         """c uniform over K (or fixed to `component`); `scale` multiplies the noise z's covariance only."""
         self.check_component(component)
         return self.fakes(n, scale, component)[0]
 
-    @torch.no_grad()
+    @inference
     def responsibilities(self, x: torch.Tensor) -> torch.Tensor:
         """(N, K): Q(c|x)."""
         return torch.softmax(self.heads(x)[1], dim=1)

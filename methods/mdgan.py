@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from bench.registry import register_method
-from methods.base import Method
+from methods.base import Method, inference
 from methods.nets import NetParams, adam, discriminator_body, generator, head, latent
 
 
@@ -165,11 +165,10 @@ class MDGAN(Method):
     def __init__(self, spec, params: MDGANParams, device="cpu"):
         super().__init__(spec, params, device)
         p = params
-        dim = spec.shape[0]
-        self.G = generator(p, dim).to(self.device)
-        body, width = discriminator_body(p, dim)
+        self.G = generator(p, spec).to(self.device)
+        body, width = discriminator_body(p, spec)
         out = [BoxSigmoid(p.embed_box)] if p.embed_out == "sigmoid_box" else []
-        self.D = nn.Sequential(*body, head(p, width, p.embed_dim), *out).to(self.device)  # x (N, 2) -> e (N, d)
+        self.D = nn.Sequential(*body, head(p, width, p.embed_dim), *out).to(self.device)  # x (N, *spec.shape) -> e (N, d)
         # md-gan §4.3: λ = the global max of lk, found once at construction (see SGMM, sgmm_global_max).
         self.sgmm = SGMM(p.embed_dim, p.simplex_edge, p.sgmm_var, p.lambda_starts).to(self.device)
         self.last: dict[str, torch.Tensor] = {}  # detached per-sample values of the last step (diagnostics)
@@ -190,7 +189,7 @@ class MDGAN(Method):
         self.last = {"log_lk_real": log_lk_real.detach(), "gap_fake_d": gap_d.detach(), "gap_fake_g": gap_g.detach()}
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
-    @torch.no_grad()
+    @inference
     def sample(self, n, *, scale=1.0, component=None):
         self.check_component(component)
         return self.G(latent(n, self.params, scale, self.device))

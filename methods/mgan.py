@@ -9,6 +9,10 @@ adds −β·log C_u(x') so each generator makes points the classifier can tell a
 Each generator is sampled the same number of times per minibatch (§3, end): `fake_batch_size` is the count
 PER GENERATOR (Table 3: 128), so one step draws K·128 fakes. The K input layers are one batched matmul on a
 (K, z_dim, h) weight, so a step costs about one generator on K·128 samples.
+
+Images (App. C.2 Tables 4–7): each generator's own layer is its FC z → first feature map; the transposed
+convolutions are shared (`MixtureGenerator`); C and D share the DCGAN conv body. `image_arch: mgan` gives the
+tables' 5×5 layers (with g_channels = d_channels = 128).
 """
 from __future__ import annotations
 
@@ -19,11 +23,11 @@ import torch.nn.functional as F
 from pydantic import Field, field_validator
 from torch import nn
 
+from bench.data.base import DataSpec
 from bench.registry import register_method
-from methods.base import Method
+from methods.base import Method, inference
 from methods.losses import d_loss, g_loss_nonsaturating
-from methods.nets import (NetParams, adam, discriminator_body, g_activation, g_output, head, init_normal, latent,
-                          mlp)
+from methods.nets import NetParams, adam, discriminator_body, generator_trunk, generator_width, head, latent
 
 
 class MGANParams(NetParams):
@@ -45,25 +49,31 @@ class MGANParams(NetParams):
 
 
 class MixtureGenerator(nn.Module):
-    """K generators: per-generator input layer (K batched affine maps + ReLU), then shared layers."""
+    """K generators: per-generator input layer (K batched affine maps), then shared layers (the shared builder's
+    G after its input layer: `methods.nets.generator_trunk`).
 
-    def __init__(self, p: NetParams, k: int, out_dim: int):
+    Images (MGAN App. C.2 Tables 4–7): generator k's own layer is the FC z → first feature map (c₀·s₀²,
+    "Shared? ×") with its own batch norm (Table 4: the input layer's BN is not shared either), the transposed
+    convolutions are shared ("Shared? √")."""
+
+    def __init__(self, p: NetParams, k: int, spec: DataSpec):
         super().__init__()
-        h = p.g_hidden[0]
+        h = generator_width(p, spec)
         # (K, z_dim, h) and (K, 1, h): generator k's input layer is z @ w_in[k] + b_in[k]; N(0, 0.02), bias 0.
         self.w_in = nn.Parameter(torch.empty(k, p.z_dim, h).normal_(0.0, p.init_std))
         self.b_in = nn.Parameter(torch.zeros(k, 1, h))
-        self.act = g_activation(p)
-        # Table 3 "shared": FC 128 ReLU -> FC 2 linear (or s·tanh where a profile sets g_out_scale).
-        self.shared = init_normal(mlp([*p.g_hidden, out_dim], g_activation(p), g_output(p)), p.init_std)
+        # Table 3 "shared": FC 128 ReLU -> FC 2 linear (or s·tanh where a profile sets g_out_scale); images:
+        # generator k's own BN, then shared ReLU -> transposed convs -> tanh (Tables 4–7).
+        self.act, self.shared = generator_trunk(p, spec, k)
 
     def forward(self, z: torch.Tensor, gens: torch.Tensor | None = None) -> torch.Tensor:
         """z (G, m, z_dim): block g goes through generator gens[g] (default: block k -> generator k).
-        Returns (G, m, out_dim)."""
+        Returns (G, m, *sample shape)."""
         w, b = (self.w_in, self.b_in) if gens is None else (self.w_in[gens], self.b_in[gens])
-        hidden = self.act(torch.baddbmm(b, z, w))  # (G, m, h): one batched matmul for all generators
+        hidden = self.act(torch.baddbmm(b, z, w), gens)  # (G, m, h): one batched matmul for all generators
         g, m, h = hidden.shape
-        return self.shared(hidden.reshape(g * m, h)).reshape(g, m, -1)
+        out = self.shared(hidden.reshape(g * m, h))
+        return out.reshape(g, m, *out.shape[1:])
 
 
 # MGAN Alg. 2 line 4: L_C = −(1/N) Σ_n log C_{u_n}(x'_n)  (softmax cross-entropy, no β).
@@ -83,11 +93,10 @@ class MGAN(Method):
 
     def __init__(self, spec, params: MGANParams, device="cpu"):
         super().__init__(spec, params, device)
-        dim = spec.shape[0]
         k = params.n_generators
-        self.G = MixtureGenerator(params, k, dim).to(self.device)
+        self.G = MixtureGenerator(params, k, spec).to(self.device)
         # The shared D/C body is exactly gan's D body (same builder); two heads on its features.
-        self.body, width = discriminator_body(params, dim)
+        self.body, width = discriminator_body(params, spec)
         self.body = self.body.to(self.device)
         self.d_head = head(params, width, 1).to(self.device)  # D: 1 logit (sigmoid)
         self.c_head = head(params, width, k).to(self.device)  # C: K logits (softmax)
@@ -109,7 +118,7 @@ class MGAN(Method):
         (generator 0's first); z ~ the prior with covariance ×scale."""
         k, p = self.n_components, self.params
         z = latent(k * per_gen, p, scale, self.device).view(k, per_gen, p.z_dim)
-        x = self.G(z).reshape(k * per_gen, -1)
+        x = self.G(z).flatten(0, 1)
         u = torch.arange(k, device=self.device).repeat_interleave(per_gen)
         return x, u
 
@@ -133,11 +142,11 @@ class MGAN(Method):
         self.step_schedulers()
         return {"loss_c": loss_c.item(), "loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
-    @torch.no_grad()
+    @inference
     def sample(self, n, *, scale=1.0, component=None):
         return self.sample_with_generators(n, scale=scale, component=component)[0]
 
-    @torch.no_grad()
+    @inference
     def sample_with_generators(self, n: int, *, scale: float = 1.0,
                                component: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(x (n, d), u (n,)). With `component`, all n from generator `component`. Otherwise the mixture with
@@ -149,14 +158,14 @@ class MGAN(Method):
         if component is not None:
             z = latent(n, p, scale, self.device).view(1, n, p.z_dim)
             gens = torch.tensor([component], device=self.device)
-            return self.G(z, gens).reshape(n, -1), gens.expand(n).clone()
+            return self.G(z, gens).flatten(0, 1), gens.expand(n).clone()
         per_gen = -(-n // k)  # ceil: one block of per_gen from each generator, then the first n interleaved
         z = latent(k * per_gen, p, scale, self.device).view(k, per_gen, p.z_dim)
-        x = self.G(z).transpose(0, 1).reshape(per_gen * k, -1)[:n]  # row i = generator i mod K
+        x = self.G(z).transpose(0, 1).flatten(0, 1)[:n]  # row i = generator i mod K
         u = torch.arange(k, device=self.device).repeat(per_gen)[:n]
         return x, u
 
-    @torch.no_grad()
+    @inference
     def responsibilities(self, x: torch.Tensor) -> torch.Tensor:
         """(N, K): C(x), the classifier's p(generator k | x) (Prop. 1: C*_k = π_k p_Gk / Σ_j π_j p_Gj)."""
         return torch.softmax(self.heads(x)[1], dim=1)

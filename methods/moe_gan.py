@@ -2,7 +2,7 @@
 experiment (Fig. 3, qualitative) and in CIFAR-10 Table 1 (m-IS); not in MNIST or sketches (seed-review B2).
 
 "We just append a uniform discrete variable via a N-dimensional one-hot encoding to the random input z":
-G's input is z' = [z, onehot(i)] with z from the shared prior and i ~ U{0, …, N−1} drawn per sample, so G's
+G's input (the input FC on points and images alike) is z' = [z, onehot(i)] with z from the shared prior and i ~ U{0, …, N−1} drawn per sample, so G's
 first layer is z_dim + N wide and each code i adds its own bias column to it. Everything else is `gan` (the
 shared 2-D networks and optimiser, non-saturating G loss), so on 2-D data MoE-GAN differs from `gan` only by
 the code. `n_components` = N; `sample(component=i)` fixes the code to i. The latent `scale` multiplies the
@@ -20,6 +20,7 @@ from pydantic import Field
 
 from torch import nn
 
+from bench.data.base import DataSpec
 from bench.registry import register_method
 from methods.gan import GAN
 from methods.nets import NetParams, generator, latent
@@ -36,9 +37,10 @@ class MoEGANParams(NetParams):
 class MoEGAN(GAN):
     Params = MoEGANParams
 
-    def build_generator(self, p: MoEGANParams, dim: int) -> nn.Module:
-        # deligan §5.2: the one-hot is appended to z, so G's input layer is z_dim + N wide; the rest is gan's G.
-        return generator(p, dim, in_dim=p.z_dim + p.n_components)
+    def build_generator(self, p: MoEGANParams, spec: DataSpec) -> nn.Module:
+        # deligan §5.2: the one-hot is appended to z, so G's input layer (FC on points and images) is z_dim + N
+        # wide; the rest is gan's G.
+        return generator(p, spec, in_dim=p.z_dim + p.n_components)
 
     @property
     def n_components(self) -> int:

@@ -13,12 +13,16 @@ parameters in G against gan's 49,666 (≈ 858×). We keep the text's mechanism (
 layer); the "N× the parameters" reading on the shared G is width_mult 11 (2.35 M ≈ 47 × 49,666; 12 gives 56×).
 Cost (one core, interleaved with `gan`): width_mult 50 ≈ 340× gan's ms/step on the shared networks, 11 ≈ 16×,
 4 ≈ 3.2×, 2 ≈ 1.4×; on the DeLiGAN toy networks 50 ≈ 1.5×. Profiles that run the shared networks set it lower.
+
+Images: every map of the DCGAN G has `image_width_mult` × g_channels channels. DeLiGAN §5.4 calls Nx-GAN
+"prohibitively expensive" on CIFAR, so the image N is separate and small (2), recorded in the params.
 """
 from __future__ import annotations
 
 from pydantic import Field
 from torch import nn
 
+from bench.data.base import DataSpec
 from bench.registry import register_method
 from methods.gan import GAN
 from methods.nets import NetParams, generator
@@ -30,6 +34,9 @@ class NxGANParams(NetParams):
     # N: deligan §5.2 "N times more neurons in the hidden layer"; N = 50, DeLiGAN's N here (methods/deligan.py
     # n_components; §5 "a N between 50 and 100"; the toy code's 32*50).
     width_mult: int = Field(50, ge=1)
+    # N on images: G's channels are image_width_mult × g_channels. DeLiGAN §5.4 calls Nx-GAN "prohibitively
+    # expensive" on CIFAR (N = 50 would give 3,200-channel maps), so images run a smaller N, recorded here.
+    image_width_mult: int = Field(2, ge=1)
 
     @property
     def g_widths(self) -> tuple[int, ...]:
@@ -41,6 +48,8 @@ class NxGANParams(NetParams):
 class NxGAN(GAN):
     Params = NxGANParams
 
-    def build_generator(self, p: NxGANParams, dim: int) -> nn.Module:
-        # deligan §5.2: G with N× the hidden units; D and the training step are gan's.
-        return generator(p.model_copy(update={"g_hidden": p.g_widths}), dim)
+    def build_generator(self, p: NxGANParams, spec: DataSpec) -> nn.Module:
+        # deligan §5.2: G with N× the hidden units (points) or N× the channels of every map (images); D and the
+        # training step are gan's.
+        wide = p.model_copy(update={"g_hidden": p.g_widths, "g_channels": p.image_width_mult * p.g_channels})
+        return generator(wide, spec)

@@ -11,6 +11,9 @@ i.i.d. points of the trial's real batch and of G's fakes form i.i.d. packs. By d
 `fake_batch_size` count POINTS (the same data per step as `gan`): D sees batch_size/m real packs and
 fake_batch_size/m fake packs. `batch_counts: packs` counts packs instead, as the authors' code (a batch of
 100 packs of m points, so m× the points of an unpacked step).
+
+Images: the m images of a pack are concatenated on the CHANNEL axis, (N, C, H, W) → (N/m, m·C, H, W), as the
+authors' Stacked-MNIST code does; D's first convolution reads m·C channels (`discriminator(..., pack=m)`).
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from bench.data.base import DataSpec
 from bench.registry import register_method
 from methods.gan import GAN
 from methods.nets import NetParams, discriminator
@@ -48,9 +52,11 @@ class PacGANParams(NetParams):
 
 
 def pack(x: torch.Tensor, m: int) -> torch.Tensor:
-    """(N, d) -> (N/m, m·d): pack j = concat(x[j·m], …, x[j·m + m − 1]) along the feature axis (PacGAN §3)."""
-    n, d = x.shape
-    return x.reshape(n // m, m * d)
+    """(N, d) -> (N/m, m·d), or images (N, C, H, W) -> (N/m, m·C, H, W): pack j = concat(x[j·m], …,
+    x[j·m + m − 1]) along the first sample axis: features (PacGAN §3), or channels (the authors' Stacked-MNIST
+    code concatenates the packed images on the channel axis)."""
+    n = x.shape[0]
+    return x.reshape(n // m, m * x.shape[1], *x.shape[2:])
 
 
 @register_method("pacgan")
@@ -59,8 +65,8 @@ class PacGAN(GAN):
 
     Params = PacGANParams
 
-    def build_discriminator(self, p: PacGANParams, dim: int) -> nn.Module:
-        return discriminator(p, p.pack * dim)  # §3: input width m·d, nothing else
+    def build_discriminator(self, p: PacGANParams, spec: DataSpec) -> nn.Module:
+        return discriminator(p, spec, pack=p.pack)  # §3: input width m·d (m·C channels), nothing else
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         # PacGAN §3 (Goodfellow Eq. 1 on packs): D judges (N/m, m·d) packs of i.i.d. points, all real or all

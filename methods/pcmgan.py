@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from pydantic import model_validator
 
 from bench.registry import register_method
-from methods.base import Method
+from methods.base import Method, inference
 from methods.latent import MixtureLatent
 from methods.nets import NetParams, adam, discriminator, discriminator_body, generator, head
 
@@ -148,22 +148,21 @@ class PCMGAN(Method):
     def __init__(self, spec, params: PCMGANParams, device="cpu"):
         super().__init__(spec, params, device)
         p = params
-        dim = spec.shape[0]
         self.K = p.n_gaussians or spec.n_classes
         means = (torch.rand(self.K, p.z_dim) * 2 - 1) * p.mu_init  # μ_k ~ U(−c, c)^d
         self.latent = MixtureLatent(means, p.sigma_init, cov=p.cov).to(self.device)
-        self.G = generator(p, dim).to(self.device)
+        self.G = generator(p, spec).to(self.device)
         if p.classifier == "shared":
             # Table I "encoding shared": C = linear softmax head on D's encoder (here D's hidden body).
-            self.body, width = discriminator_body(p, dim)
+            self.body, width = discriminator_body(p, spec)
             self.d_head = head(p, width, 1)
             self.c_head = head(p, width, self.K)
             self.to(self.device)
             d_params = [*self.body.parameters(), *self.d_head.parameters()]
             c_params = [*self.body.parameters(), *self.c_head.parameters()]
         else:
-            self.D = discriminator(p, dim).to(self.device)
-            self.C = discriminator(p, dim, self.K).to(self.device)  # same shape as D, K-way output
+            self.D = discriminator(p, spec).to(self.device)
+            self.C = discriminator(p, spec, self.K).to(self.device)  # same shape as D, K-way output
             d_params, c_params = list(self.D.parameters()), list(self.C.parameters())
         self._players = {"G": list(self.G.parameters()), "Z": list(self.latent.parameters()),
                          "D": d_params, "C": c_params}
@@ -186,7 +185,7 @@ class PCMGAN(Method):
         """(n, K): log p(k|z), PCM-GAN Eq. 3: p(k|z) = N(z|μ_k, Σ_k) / Σ_j N(z|μ_j, Σ_j) (uniform weights)."""
         return torch.log_softmax(self.latent.log_prob_components(z), 1)
 
-    @torch.no_grad()
+    @inference
     def responsibilities(self, x: torch.Tensor) -> torch.Tensor:
         """(N, K): C_PCM(x) ≈ p(k|x) (§II-A); rows sum to 1."""
         return self._d_and_c(x.to(self.device))[1].exp()
@@ -256,7 +255,7 @@ class PCMGAN(Method):
         return {"loss_d": -l_adv.item(), "loss_g": l_g.item(), "loss_c_adv": l_c_adv.item(),
                 "loss_xz": l_xz.item(), "loss_xx": l_xx.item()}
 
-    @torch.no_grad()
+    @inference
     def sample(self, n, *, scale=1.0, component=None):
         self.check_component(component)
         k = self.latent.components(n, component)

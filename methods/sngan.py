@@ -10,6 +10,9 @@ calls D three times (reals, fakes, then fakes for G), so u advances three times 
 Chainer updater (pfnet-research/sngan_projection updater.py: dis(x_real), dis(x_fake), and dis(x_fake) in G's
 update, each of which runs SNLinear.W_bar's power iteration).
 
+Images: every Conv2d of the DCGAN body is normalised too (its kernel as an (out, in·k·k) matrix), and D has no
+batch norm (`d_norm` "none"): SN-GAN's CNN discriminators have none.
+
 Everything else is `gan` (a subclass, sharing its training step): the same networks, latent, batch sizes,
 optimiser (MGAN Table 3's Adam(2e-4, 0.5, 0.999) with one D step per G step; SN is meant to work across
 optimiser settings, and these equal the paper's Table 1 setting C as we recall it — α 2e-4, β1 0.5,
@@ -26,6 +29,7 @@ from pydantic import Field
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from bench.data.base import DataSpec
 from bench.registry import register_method
 from methods.gan import GAN
 from methods.nets import NetParams, discriminator
@@ -37,6 +41,8 @@ class SNGANParams(NetParams):
     # non-saturating G of Goodfellow §3) and the hinge loss (§4). MD-GAN's re-run does not say which (its
     # appendix is lost). Default "nonsaturating": the `gan` loss, so SN-GAN differs from gan only by SN.
     loss: Literal["nonsaturating", "hinge"] = "nonsaturating"
+    # Images: no batch norm in D (SN-GAN's spectrally normalised discriminators use none; SN replaces it).
+    d_norm: Literal["none"] = "none"
     n_power_iterations: int = Field(1, ge=1)  # §2.1 / Alg. 1: one power iteration per update ("sufficient")
 
 
@@ -51,10 +57,11 @@ def g_loss_hinge(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 def spectrally_normalised(net: nn.Module, n_power_iterations: int) -> nn.Module:
-    """Wrap every nn.Linear of `net` with torch's spectral_norm parametrization (in place; after init, since a
-    parametrized layer's `weight` is computed, not a parameter an initialiser could fill)."""
+    """Wrap every nn.Linear and nn.Conv2d of `net` with torch's spectral_norm parametrization (in place; after
+    init, since a parametrized layer's `weight` is computed, not a parameter an initialiser could fill). A conv's
+    kernel (out, in, k, k) is normalised as the (out, in·k·k) matrix, as SN-GAN §2.1 / the authors' SNConvolution2D."""
     for m in net.modules():
-        if isinstance(m, nn.Linear):
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
             spectral_norm(m, n_power_iterations=n_power_iterations)
     return net
 
@@ -67,8 +74,8 @@ class SNGAN(GAN):
 
     Params = SNGANParams
 
-    def build_discriminator(self, p: SNGANParams, dim: int) -> nn.Module:
-        return spectrally_normalised(discriminator(p, dim), p.n_power_iterations)
+    def build_discriminator(self, p: SNGANParams, spec: DataSpec) -> nn.Module:
+        return spectrally_normalised(discriminator(p, spec), p.n_power_iterations)
 
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         if self.params.loss == "hinge":

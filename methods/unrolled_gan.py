@@ -13,6 +13,9 @@ The unrolled steps reuse this step's real batch and fakes (the reference code, p
 the same minibatch loss), on a functional copy of D's parameters (torch.func.functional_call): D's modules
 and optimiser state are read, never written.
 
+Images: the image D has batch norm; the unrolled passes get copies of its running statistics, so they never
+write D's buffers (torch.func.functional_call would otherwise update the module's own in train mode).
+
 Unrolled optimiser: Adam by default (§2.1: the experiments unroll Adam rather than the plain gradient steps
 of Eq. 5; the reference code unrolls Keras' Adam, moments and step count included), continued from D's own
 Adam state (moments, step, current lr and betas), so unrolled step 1 is the step D's optimiser would take;
@@ -89,8 +92,11 @@ class UnrolledGAN(GAN):
 
     # -- the unrolled discriminator ----------------------------------------------------------------------
     def d_logits(self, params: Params_, x: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """D with parameters `params` on reals (B, d) and fakes (n, d), in one pass; ((B, 1), (n, 1))."""
-        out = functional_call(self.D, params, (torch.cat([x, fake]),))
+        """D with parameters `params` on reals (B, …) and fakes (n, …), in one pass; ((B, 1), (n, 1)). D's buffers
+        (batch norm's running statistics on images) are passed as copies, so the unrolled passes never write
+        D's own state (in train mode batch norm updates the buffers it is given)."""
+        buffers = {k: b.clone() for k, b in self.D.named_buffers()}
+        out = functional_call(self.D, {**params, **buffers}, (torch.cat([x, fake]),))
         return out[: len(x)], out[len(x):]
 
     def _adam_state(self, names: list[str]) -> dict:

@@ -11,7 +11,11 @@ line; the reference code runs both train ops in one `sess.run`).
 
 On 2-D data the networks are the shared ones (`methods.nets`). G is gan's G. D is gan's D with z_dim + dim
 inputs. F is G mirrored: dim → reversed(g_hidden) → z_dim, with G's hidden activation and a linear output.
-With the defaults that is 2 → 128 ReLU → 128 ReLU → 256. The authors' 2-D reconstructor (VEEGAN_2D_RING
+With the defaults that is 2 → 128 ReLU → 128 ReLU → 256.
+
+On images (`methods.nets.pair_discriminator`, `encoder`): D runs the shared DCGAN conv body on x and joins z at
+its flat features (cat(z, features) → FC d_hidden Leaky ReLU → 1 logit), the ALI/BiGAN joint-discriminator form;
+F is the conv body with a linear z_dim head. Both pair kinds go through D in one pass (one batch-norm batch). The authors' 2-D reconstructor (VEEGAN_2D_RING
 notebook, `generative_network`) is 2 → 128 ReLU → 128 ReLU → 254 linear, the mean of N(·, I).
 """
 from __future__ import annotations
@@ -21,8 +25,8 @@ import torch.nn.functional as F
 from pydantic import Field, model_validator
 
 from bench.registry import register_method
-from methods.base import Method
-from methods.nets import NetParams, adam, discriminator, g_activation, generator, init_normal, mlp
+from methods.base import Method, inference
+from methods.nets import NetParams, adam, encoder, generator, pair_discriminator
 
 
 class VEEGANParams(NetParams):
@@ -74,12 +78,14 @@ class VEEGAN(Method):
 
     def __init__(self, spec, params: VEEGANParams, device="cpu"):
         super().__init__(spec, params, device)
-        p, dim = params, spec.shape[0]
-        self.G = generator(p, dim, in_dim=p.z_dim + p.eps_dim).to(self.device)  # (z, ε) -> x
+        p = params
+        self.G = generator(p, spec, in_dim=p.z_dim + p.eps_dim).to(self.device)  # (z, ε) -> x
         f_hidden = tuple(reversed(p.g_hidden)) if p.f_hidden is None else p.f_hidden
-        # F: x -> z, hidden activation as G's, linear output (the mean of p_θ(z|x)).
-        self.F = init_normal(mlp([dim, *f_hidden, p.z_dim], g_activation(p)), p.init_std).to(self.device)
-        self.D = discriminator(p, p.z_dim + dim).to(self.device)  # cat(z, x) -> 1 logit
+        # F: x -> z, linear output (the mean of p_θ(z|x)); points: G mirrored with G's hidden activation; images:
+        # D's conv body and a linear head (methods.nets.encoder).
+        self.F = encoder(p, spec, p.z_dim, f_hidden).to(self.device)
+        # D(z, x) -> 1 logit: the MLP on cat(z, x) (points); images: conv body on x, z joined at its flat features.
+        self.D = pair_discriminator(p, spec, p.z_dim).to(self.device)
         self.set_optimizers(G=adam(self.G.parameters(), p), F=adam(self.F.parameters(), p),
                             D=adam(self.D.parameters(), p, p.d_lr))
 
@@ -87,16 +93,9 @@ class VEEGAN(Method):
         """(n, z_dim + eps_dim): z ~ N(0, scale·I), then G's extra noise ε ~ N(0, scale·I)."""
         return torch.randn(n, self.params.z_dim + self.params.eps_dim, device=self.device) * scale**0.5
 
-    def first_layer(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """D's first affine map on cat(z, x), applied by column blocks: W·cat(z, x) + b = W_z z + W_x x + b.
-        The value is the same. The gradient that G's loss sends back then stops at x's dim columns rather than
-        all z_dim + dim, since z never needs one, and no (n, z_dim + dim) concatenation is built."""
-        w, k = self.D[0].weight, z.shape[1]
-        return F.linear(z, w[:, :k]) + F.linear(x, w[:, k:], self.D[0].bias)
-
     def pair_logits(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """D(z, x) = D(cat(z, x)) on (n, z_dim) and (n, dim): (n, 1) logits."""
-        return self.D[1:](self.first_layer(z, x))
+        """D(z, x) on (n, z_dim) and (n, *spec.shape): (n, 1) logits."""
+        return self.D(z, x)
 
     def train_step(self, x, y=None):
         p = self.params
@@ -108,7 +107,7 @@ class VEEGAN(Method):
             z_g = z_r + p.recon_noise_std * torch.randn_like(z_r) if p.recon_noise_std else z_r  # ~ p_θ(z|x)
         n = z.shape[0]
         # One D pass over both pair kinds: rows [:n] = (z, G(z)), rows [n:] = (z_g, x).
-        logits = self.D[1:](torch.cat([self.first_layer(z, x_g), self.first_layer(z_g, x)]))
+        logits = self.D.pairs((z, x_g), (z_g, x))
         loss_d = pair_d_loss(logits[:n], logits[n:])  # O_LR
         recon = reconstruction_loss(z, self.F(x_g))
         d_params = list(self.D.parameters())
@@ -139,7 +138,7 @@ class VEEGAN(Method):
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    @torch.no_grad()
+    @inference
     def sample(self, n, *, scale=1.0, component=None):
         self.check_component(component)
         return self.G(self.noise(n, scale))

@@ -7,6 +7,9 @@ L = E[D(x̃)] − E[D(x)] + λ E[(‖∇_x̂ D(x̂)‖₂ − 1)²], x̂ = εx +
 generator update on −E[D(G(z))] (line 11). WGAN-GP's optimiser is part of the method (Alg. 1's defaults
 α = 1e-4, β1 = 0, β2 = 0.9 for both players), so its Params override the shared MGAN Adam(2e-4, 0.5, 0.999).
 
+Images: the critic is the shared DCGAN body without batch norm (§4: batch norm changes the problem the penalty
+is defined on); `d_norm` "layer" (default) is §4's recommended drop-in, layer normalisation, or "none".
+
 Real batches: Alg. 1 (line 3) draws fresh reals for every critic iteration, and the trial hands train_step one
 batch of `method.batch_size` points. With `critic_reals="fresh"` (default) `batch_size` is n_critic × the
 per-critic-step batch, and the batch is split into n_critic consecutive chunks, one per critic step: each critic
@@ -21,7 +24,7 @@ import torch
 from pydantic import Field
 
 from bench.registry import register_method
-from methods.base import Method
+from methods.base import Method, inference
 from methods.nets import NetParams, adam, discriminator, generator, latent
 
 
@@ -30,6 +33,9 @@ class WGANGPParams(NetParams):
     # Optimiser: WGAN-GP Alg. 1 defaults, which OVERRIDE the shared Adam(2e-4, 0.5, 0.999) — part of the method.
     lr: float = 1e-4  # Alg. 1: α = 0.0001 (G and critic)
     betas: tuple[float, float] = (0.0, 0.9)  # Alg. 1: β1 = 0, β2 = 0.9
+    # The critic has no batch norm (§4: it would break the per-sample gradient penalty); on images "layer" = §4's
+    # recommended drop-in, layer normalisation (their code's per-sample (C, H, W) layer norm); "none" also allowed.
+    d_norm: Literal["layer", "none"] = "layer"
     lam: float = Field(10.0, ge=0.0)  # λ, Alg. 1 / §4 ("λ = 10 ... in all experiments"; gan_toy.py uses 0.1)
     n_critic: int = Field(5, ge=1)  # Alg. 1: n_critic = 5 critic iterations per generator iteration
     # Open choice (the trial hands one real batch per step): "fresh" = n_critic × batch_size reals split into
@@ -49,10 +55,10 @@ def generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
 
 # WGAN-GP Eq. 3, last term: λ E_x̂[(‖∇_x̂ D(x̂)‖₂ − 1)²], x̂ = ε x + (1 − ε) x̃ (Alg. 1 line 6).
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor, lam: float) -> torch.Tensor:
-    """real, fake (P, d) paired row by row, eps (P, 1) ~ U[0, 1]. create_graph=True so the penalty's gradient
+    """real, fake (P, …) paired row by row, eps (P, 1, …) ~ U[0, 1]. create_graph=True so the penalty's gradient
     reaches the critic's parameters (a double backward)."""
     x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)  # (P, d): ∇_x̂ D per row
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)  # (P, …): ∇_x̂ D per row
     return lam * (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
 
 
@@ -71,9 +77,8 @@ class WGANGP(Method):
 
     def __init__(self, spec, params: WGANGPParams, device="cpu"):
         super().__init__(spec, params, device)
-        dim = spec.shape[0]
-        self.G = generator(params, dim).to(self.device)
-        self.D = discriminator(params, dim).to(self.device)  # the critic: the shared D's raw logit
+        self.G = generator(params, spec).to(self.device)
+        self.D = discriminator(params, spec).to(self.device)  # the critic: the shared D's raw logit
         self.set_optimizers(G=adam(self.G.parameters(), params),
                             D=adam(self.D.parameters(), params, params.d_lr))
 
@@ -90,7 +95,8 @@ class WGANGP(Method):
             fake = self.G(latent(p.fake_batch_size, p, 1.0, self.device))  # line 4: z ~ p(z), x̃ = G(z)
         d_real, d_fake = self.D(x), self.D(fake)
         real_pairs, fake_pairs = pair_up(x, fake)
-        eps = torch.rand(real_pairs.shape[0], 1, device=self.device)  # line 4: ε ~ U[0, 1], one per sample
+        # line 4: ε ~ U[0, 1], one per sample, broadcast over its features (or pixels)
+        eps = torch.rand(real_pairs.shape[0], *[1] * (x.dim() - 1), device=self.device)
         penalty = gradient_penalty(self.D, real_pairs, fake_pairs, eps, p.lam)
         loss = critic_loss(d_real, d_fake) + penalty  # Eq. 3 / line 7
         self.optimizers["D"].zero_grad(set_to_none=True)
@@ -112,7 +118,7 @@ class WGANGP(Method):
         self.step_schedulers()
         return {"loss_d": loss_d.item(), "gp": penalty.item(), "w_estimate": w.item(), "loss_g": loss_g.item()}
 
-    @torch.no_grad()
+    @inference
     def sample(self, n, *, scale=1.0, component=None):
         self.check_component(component)
         return self.G(latent(n, self.params, scale, self.device))

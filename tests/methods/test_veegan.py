@@ -102,8 +102,8 @@ def test_train_step_reconstruction_term_on_hand_made_linear_g_and_f_equals_numpy
 # -- what D sees ------------------------------------------------------------------------------------------
 def _spy_d_inputs(m):
     """Record every (z, x) pair block D's first layer is applied to, as cat(z, x) (D's input)."""
-    seen, orig = [], m.first_layer
-    m.first_layer = lambda z, x: (seen.append(torch.cat([z, x], 1).detach().clone()), orig(z, x))[1]
+    seen, orig = [], m.D.first_layer
+    m.D.first_layer = lambda z, x: (seen.append(torch.cat([z, x], 1).detach().clone()), orig(z, x))[1]
     return seen
 
 
@@ -111,7 +111,8 @@ def test_pair_logits_are_d_on_the_concatenated_pair():
     m, _ = build("veegan")
     z, x = torch.randn(7, 256), torch.randn(7, 2)
     # column-block first layer vs gan's D on cat(z, x): float32 sums in another order, 1e-6 absolute on O(0.1)
-    assert torch.allclose(m.pair_logits(z, x), m.D(torch.cat([z, x], 1)), rtol=0, atol=1e-6)
+    as_mlp = torch.nn.Sequential(*m.D)  # the same layers applied to cat(z, x) as one MLP
+    assert torch.allclose(m.pair_logits(z, x), as_mlp(torch.cat([z, x], 1)), rtol=0, atol=1e-6)
 
 
 def test_d_takes_z_dim_plus_data_dim_and_sees_generator_and_reconstructor_pairs():
