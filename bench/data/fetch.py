@@ -219,10 +219,10 @@ def ensure(names, data_root: str | os.PathLike | None = None, log: Callable[[str
             continue
         s = IMAGE_SETS[name]
         src = SOURCES[s.source]
-        if all(src.present(root, sp) for sp in s.source_splits):
+        if src.present(root, s.source_splits):
             continue
         if not src.fetch_sources or src.name not in ("mnist",):
             # Only MNIST has an offline-capable source; the others are hundreds of MB to GB: say what to do.
-            raise DataMissing(src.missing_message(name, root, s.source_splits[-1]))
+            raise DataMissing(src.missing_message(name, root, s.source_splits))
         log(f"{name}: {src.title} missing under {root}; fetching")
         fetch(src.name, None, root, log)

@@ -68,9 +68,7 @@ class ImageSet:
                         heldout=functools.partial(load_split, self.name, "test", root))
 
     def require(self, root: Path, *, verify: bool = True) -> None:
-        src = SOURCES[self.source]
-        for split in self.source_splits:
-            src.require(self.name, root, split, verify=verify)
+        SOURCES[self.source].require(self.name, root, self.source_splits, verify=verify)
 
 
 IMAGE_SETS: dict[str, ImageSet] = {}

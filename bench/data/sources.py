@@ -64,28 +64,29 @@ class Source:
     shipped: bool = False  # ships inside an installed package (no files under the root)
     verify: Callable[[Path, str], None] | None = None  # quick format check naming the file at fault
 
-    def expected(self, split: str | None = None) -> list[str]:
-        extra = self.split_files.get(split, ()) if split else ()
-        return list(self.files) + list(extra)
+    def expected(self, splits: str | tuple[str, ...] | list[str] | None = None) -> list[str]:
+        """Files needed (torchvision's own check wants them all) plus the extra files of `splits`."""
+        splits = (splits,) if isinstance(splits, str) else tuple(splits or ())
+        return list(self.files) + [f for s in splits for f in self.split_files.get(s, ())]
 
-    def missing(self, root: Path, split: str | None = None) -> list[str]:
+    def missing(self, root: Path, splits=None) -> list[str]:
         if self.shipped:
             return []
         base = Path(root) / self.folder
         out = []
-        for f in self.expected(split):
+        for f in self.expected(splits):
             p = base / f.rstrip("/")
             if not (p.is_dir() if f.endswith("/") else p.is_file()):
                 out.append(f)
         return out
 
-    def present(self, root: Path, split: str | None = None) -> bool:
-        return not self.missing(root, split)
+    def present(self, root: Path, splits=None) -> bool:
+        return not self.missing(root, splits)
 
     def size_bytes(self, root: Path) -> int:
         base = Path(root) / self.folder
         total = 0
-        for f in self.expected() + [f for fs in self.split_files.values() for f in fs]:
+        for f in self.expected(tuple(self.split_files)):
             p = base / f.rstrip("/")
             if p.is_file():
                 total += p.stat().st_size
@@ -93,13 +94,12 @@ class Source:
                 total += sum(q.stat().st_size for q in p.iterdir() if q.is_file())
         return total
 
-    def missing_message(self, dataset: str, root: Path, split: str | None = None) -> str:
+    def missing_message(self, dataset: str, root: Path, splits=None) -> str:
         folder = Path(root) / self.folder
-        missing = self.missing(root, split)
         lines = [f"dataset {dataset!r} needs {self.title}, which is missing or incomplete: looked in {folder} "
                  f"(data root from --data-root, else ${ENV_ROOT}, else {DEFAULT_ROOT})",
-                 f"  expected there: {', '.join(self.expected(split))}",
-                 f"  missing: {', '.join(missing)}"]
+                 f"  expected there: {', '.join(self.expected(splits))}",
+                 f"  missing: {', '.join(self.missing(root, splits))}"]
         if self.fetch_sources:
             lines.append(f"  fix: bench data fetch {self.name}{root_flag(root)}"
                          + (" (then, if torchvision's download cannot reach the internet: "
@@ -110,13 +110,14 @@ class Source:
                          f"{self.manual.format(root=root, folder=folder)}")
         return "\n".join(lines)
 
-    def require(self, dataset: str, root: Path, split: str | None = None, *, verify: bool = True) -> None:
-        """DataMissing naming folder, files and fix; DataCorrupt naming the file (quick checks of `split`)."""
-        if not self.present(root, split):
-            raise DataMissing(self.missing_message(dataset, root, split))
+    def require(self, dataset: str, root: Path, splits=("train", "test"), *, verify: bool = True) -> None:
+        """DataMissing naming folder, files and fix; DataCorrupt naming the file (quick checks of `splits`)."""
+        splits = (splits,) if isinstance(splits, str) else tuple(splits)
+        if not self.present(root, splits):
+            raise DataMissing(self.missing_message(dataset, root, splits))
         if verify and self.verify is not None:
-            for s in ([split] if split else ["train", "test"]):
-                self.verify(Path(root), s)
+            for split in splits:
+                self.verify(Path(root), split)
 
 
 def _corrupt(path: Path, why: str, source: "Source", root: Path) -> DataCorrupt:
