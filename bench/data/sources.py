@@ -275,7 +275,7 @@ def _read_celeba(root: Path, split: str, size: int = 64):
         path = img_dir / name
         try:
             with Image.open(path) as im:
-                x = torch.from_numpy(np.asarray(im.convert("RGB"))).permute(2, 0, 1)
+                x = torch.from_numpy(np.array(im.convert("RGB"))).permute(2, 0, 1)
         except Exception as e:  # noqa: BLE001
             raise _corrupt(path, f"{type(e).__name__}: {e}", src, root) from None
         x = TF.center_crop(x, [CELEBA_CROP, CELEBA_CROP])
