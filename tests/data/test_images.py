@@ -81,7 +81,7 @@ def test_celeba64_is_the_centred_160_crop_resized_to_64(tmp_path):
     x, y = load_split("celeba64", "train", tmp_path)
     assert tuple(x.shape) == (3, 3, 64, 64) and x.dtype == torch.uint8 and y.tolist() == [0, 0, 0]
     # The crop is the red square: inside it no blue at all; on the outermost pixel frame only JPEG's colour bleed
-    # across the red/blue edge (≈ 57 measured; a crop one pixel too large puts the 255 border there).
+    # across the red/blue edge (≈ 57 measured; a 164-pixel crop already fails here).
     red, blue = x[:, 0].float(), x[:, 2].float()
     assert red[:, 2:-2, 2:-2].min() > 230 and blue[:, 2:-2, 2:-2].max() < 20
     frame = torch.cat([blue[:, 0], blue[:, -1], blue[:, :, 0], blue[:, :, -1]], dim=1)
