@@ -92,18 +92,30 @@ def _plain(source: str) -> Callable[[str, Path], View]:
     return build
 
 
-def _disk_cached(root: Path, key: str, make: Callable[[], tuple[np.ndarray, np.ndarray]]):
+def _disk_cached(root: Path, key: str, source: str, make: Callable[[], tuple[np.ndarray, np.ndarray]]):
     """Slow preprocessing (decoding 200k JPEGs, resizing 105k images) done once per data root: the result is
-    kept in ROOT/modebench-cache/KEY.npz (written atomically; delete it to rebuild)."""
-    path = Path(root) / "modebench-cache" / f"{key}.npz"
+    kept in ROOT/modebench-cache/KEY-<fingerprint>.npz, written atomically. The fingerprint hashes the source
+    files' names, sizes and modification times, so replaced files are preprocessed again. A read-only root
+    just skips the cache."""
+    import hashlib
+
+    src = SOURCES[source]
+    base = Path(root) / src.folder
+    stat = [(f, (base / f.rstrip("/")).stat().st_size, (base / f.rstrip("/")).stat().st_mtime_ns)
+            for f in src.expected(tuple(src.split_files)) if (base / f.rstrip("/")).exists()]
+    fp = hashlib.sha1(repr(stat).encode()).hexdigest()[:10]
+    path = Path(root) / "modebench-cache" / f"{key}-{fp}.npz"
     if path.is_file():
         with np.load(path) as z:
             return z["images"], z["labels"]
     images, labels = make()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, images=images, labels=labels)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, images=images, labels=labels)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # e.g. a read-only shared data root: preprocess again next time
     return images, labels
 
 
@@ -124,13 +136,13 @@ def _resized(source: str, splits: tuple[str, ...], size: int, key: str) -> Calla
                 out_y.append(y)
             return np.concatenate(out_x), np.concatenate(out_y)
 
-        return View(*_disk_cached(root, f"{key}_{split}", make))
+        return View(*_disk_cached(root, f"{key}_{split}", source, make))
 
     return build
 
 
 def _celeba(split: str, root: Path) -> View:
-    return View(*_disk_cached(root, f"celeba64_{split}", lambda: SOURCES["celeba"].read(root, split)))
+    return View(*_disk_cached(root, f"celeba64_{split}", "celeba", lambda: SOURCES["celeba"].read(root, split)))
 
 
 def _stacked(base: str) -> Callable[[str, Path], View]:
