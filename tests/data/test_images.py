@@ -169,3 +169,16 @@ def test_image_data_is_cached_per_process_and_device():
     a = build_dataset("digits", seed=0)
     b = build_dataset("digits", seed=5)  # the training set does not depend on the trial seed
     assert a is b and a.images.dtype == torch.uint8
+
+
+def test_a_trial_reads_its_images_from_the_data_root_it_is_given(tmp_path):
+    from specs import make_spec
+
+    from bench.trial import run_trial
+
+    write_idx_set(tmp_path, "FashionMNIST/raw", n_train=20, n_test=10)
+    spec = make_spec(method="oracle", dataset="fashion_mnist", steps=0, eval_steps=[0], metrics=[])
+    out = run_trial(spec, data_root=str(tmp_path))
+    assert out.status == "completed", out.trial["error"]
+    missing = run_trial(spec, data_root=str(tmp_path / "empty"))
+    assert missing.status == "failed" and "FashionMNIST/raw" in missing.trial["error"]
