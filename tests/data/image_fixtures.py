@@ -44,7 +44,8 @@ def write_cifar10(root: Path, per_batch: int = 4, n_test: int = 6, seed: int = 0
     folder = Path(root) / "cifar-10-batches-py"
     folder.mkdir(parents=True, exist_ok=True)
     xs, ys = {"train": [], "test": []}, {"train": [], "test": []}
-    for name, n, split in [(f"data_batch_{i}", per_batch, "train") for i in range(1, 6)] + [("test_batch", n_test, "test")]:
+    batches = [(f"data_batch_{i}", per_batch, "train") for i in range(1, 6)] + [("test_batch", n_test, "test")]
+    for name, n, split in batches:
         x = rng.integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8)
         y = rng.integers(0, 10, size=n).tolist()
         with open(folder / name, "wb") as f:

