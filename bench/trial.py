@@ -194,7 +194,8 @@ def save_checkpoint(path: Path, payload: dict) -> None:
 
 
 def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "", device: str = "cpu",
-              threads: int | None = None, node_id: str = "", checkpoint_path: Path | None = None) -> TrialOutput:
+              threads: int | None = None, node_id: str = "", checkpoint_path: Path | None = None,
+              data_root: str | None = None) -> TrialOutput:
     trial_id = spec.trial_id
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
@@ -215,7 +216,7 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
     elapsed_before = 0.0
     try:
         seed_everything(spec.seed)
-        data = build_dataset(spec.dataset, spec.seed, device)
+        data = build_dataset(spec.dataset, spec.seed, device, data_root=data_root)
         cls = METHODS.get(spec.method)
         method = cls(data.spec, cls.Params(**spec.params), device)
         row["n_params"] = method.n_params()

@@ -66,6 +66,82 @@ def test_list_prints_every_registry(capsys):
 
 def test_python_dash_m_bench_is_the_cli():
     r = subprocess.run([sys.executable, "-m", "bench", "list", "datasets"], capture_output=True, text=True)
-    assert r.returncode == 0 and r.stdout.startswith("datasets: deligan_bimodal, deligan_uni, gm9")
+    assert r.returncode == 0 and r.stdout.startswith("datasets: celeba64, cifar10, deligan_bimodal, deligan_uni")
     r = subprocess.run([sys.executable, "-m", "bench", "run", "--suite", "nope"], capture_output=True, text=True)
     assert r.returncode == 2 and "unknown suite 'nope'" in r.stderr
+
+
+# -- bench data / missing data (issue 12) ------------------------------------------------------------------------
+IMAGE_SUITE = """
+name: tiny_images
+datasets: [{dataset}]
+methods: [oracle]
+metrics: []
+profiles:
+  smoke: {{steps: 0, seeds: 1}}
+  default: {{steps: 0, seeds: 1}}
+  paper: {{steps: 0, seeds: 1}}
+"""
+
+
+def test_run_with_a_missing_image_set_exits_2_before_ray(capsys, tmp_path, monkeypatch):
+    import time
+
+    import bench.sweep
+
+    def no_sweep(*a, **k):
+        raise AssertionError("the sweep (Ray) must not start when data is missing")
+
+    monkeypatch.setattr(bench.sweep, "run_sweep", no_sweep)
+    suite = tmp_path / "s.yaml"
+    suite.write_text(IMAGE_SUITE.format(dataset="cifar10"))
+    empty = tmp_path / "data"
+    t0 = time.perf_counter()
+    rc, _, err = run_cli(capsys, "run", "--suite", str(suite), "--profile", "smoke", "--data-root", str(empty),
+                         "--out", str(tmp_path / "out"))
+    assert rc == 2 and time.perf_counter() - t0 < 10
+    for frag in ["dataset 'cifar10'", str(empty / "cifar-10-batches-py"), "data_batch_1", "test_batch",
+                 "batches.meta", f"bench data fetch cifar10 --data-root {empty}",
+                 "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]:
+        assert frag in err, frag
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_with_a_corrupt_file_exits_2_naming_it(capsys, tmp_path):
+    suite = tmp_path / "s.yaml"
+    suite.write_text(IMAGE_SUITE.format(dataset="mnist"))
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name, head in [("train-images-idx3-ubyte", "00000803 00000002 0000001c 0000001c"),
+                       ("t10k-images-idx3-ubyte", "00000803 00000001 0000001c 0000001c"),
+                       ("train-labels-idx1-ubyte", "00000801 00000002"),
+                       ("t10k-labels-idx1-ubyte", "00000801 00000001")]:
+        n = int(head.split()[1], 16) * (784 if "images" in name else 1)
+        (raw / name).write_bytes(bytes.fromhex(head) + bytes(n - (5 if name.startswith("t10k-images") else 0)))
+    rc, _, err = run_cli(capsys, "run", "--suite", str(suite), "--data-root", str(tmp_path / "data"),
+                         "--out", str(tmp_path / "out"))
+    assert rc == 2 and f"{raw / 't10k-images-idx3-ubyte'}: truncated or corrupt" in err
+
+
+def test_data_check_and_list(capsys, tmp_path):
+    assert run_cli(capsys, "data", "check", "digits")[0] == 0
+    assert run_cli(capsys, "data", "check", "grid25")[0] == 0
+    rc, _, err = run_cli(capsys, "data", "check", "mnist", "--data-root", str(tmp_path))
+    assert rc == 2 and str(tmp_path / "MNIST" / "raw") in err and "bench data fetch mnist" in err
+    rc, _, err = run_cli(capsys, "data", "check", "mnst")
+    assert rc == 2 and "did you mean 'mnist'?" in err
+    rc, out, _ = run_cli(capsys, "data", "list", "--data-root", str(tmp_path))
+    assert rc == 0 and f"data root: {tmp_path} (--data-root)" in out
+    rows = {line.split()[0]: line for line in out.splitlines()[2:] if line and not line.startswith(" ")}
+    assert "missing" in rows["mnist"] and str(tmp_path / "MNIST" / "raw") in rows["mnist"]
+    assert "present" in rows["digits"] and "built-in" in rows["grid25"]
+    assert "CC BY-SA 3.0" in out and "celeba64" in rows
+
+
+def test_data_fetch_bad_source_and_unknown_name_exit_2(capsys, tmp_path):
+    rc, _, err = run_cli(capsys, "data", "fetch", "cifar10", "--source", "pypi", "--data-root", str(tmp_path))
+    assert rc == 2 and "can be fetched from torchvision" in err
+    rc, _, err = run_cli(capsys, "data", "fetch", "celeba64", "--data-root", str(tmp_path))
+    assert rc == 2 and "no automatic download" in err and str(tmp_path / "celeba") in err
+    rc, _, err = run_cli(capsys, "data", "fetch", "nope", "--data-root", str(tmp_path))
+    assert rc == 2 and "unknown dataset" in err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 import torch
@@ -96,6 +96,8 @@ class DataSpec:
     kind: "points" (2-D synthetic) or "image". shape: one sample's shape. n_classes: number of labels (for
     the mixtures, labels are component indices). mixture: the true distribution where it is known.
     n_train: size of the fixed training set, or None for a fresh draw from the mixture at every step.
+    licence: the dataset's licence or terms of use (images). heldout: for images, a function returning
+    (uint8 (N, C, H, W) CPU images, int64 (N,) labels) of real images no trial trains on, loaded once per process.
     """
 
     name: str
@@ -106,11 +108,15 @@ class DataSpec:
     n_train: int | None = None
     source: str = ""
     choices: dict = field(default_factory=dict)  # documented choices the papers leave open (recorded in hparams)
+    licence: str = ""
+    heldout: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = field(default=None, compare=False, repr=False)
 
     def describe(self) -> dict:
         """JSON-able summary recorded in each trial's hparams."""
         out = {"name": self.name, "kind": self.kind, "shape": list(self.shape), "n_classes": self.n_classes,
                "n_train": self.n_train, "source": self.source, "choices": self.choices}
+        if self.licence:
+            out["licence"] = self.licence
         if self.mixture is not None:
             out["mixture"] = {"means": self.mixture.means.tolist(), "stds": self.mixture.stds.tolist(),
                               "weights": self.mixture.weights.tolist()}
