@@ -43,7 +43,7 @@ $(STAMP):
 	  && echo "== installed in $$(( $$(date +%s) - start )) s"
 
 bench: $(STAMP)
-	$(PY) -m bench run --suite $(SUITE) --profile $(PROFILE) $(ARGS)
+	$(PY) -m bench run --suite $(SUITE) --profile $(PROFILE) --fetch $(ARGS)
 
 report: $(STAMP)
 	@test -n "$(RUN)" || { echo "usage: make report RUN=results/<suite>/<run_id>" >&2; exit 2; }
