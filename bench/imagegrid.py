@@ -14,6 +14,8 @@ import torch
 
 N_GRID = 64  # generated images per trial and evaluation step (8 × 8)
 N_PER_COMPONENT = 8  # images per latent component / generator (one row each: MGAN Fig. 5, GM-GAN Fig. 8)
+MAX_COMPONENTS = 20  # components kept per evaluation: the first 20 (GM-GAN Fig. 8 shows K = 10 and 20; an
+#                      image oracle has one component per class, 1,000 on Stacked MNIST)
 PER_ROW = 8
 
 

@@ -144,7 +144,7 @@ def _sample_rows(spec: TrialSpec, trial_id: str, step: int, pts: np.ndarray,
 
 def grid_rows(spec: TrialSpec, trial_id: str, step: int, method, data, seed: int, *, real: bool) -> list[dict]:
     """Image grids of one evaluation step (bench/imagegrid.py): 64 generated images and, for methods with several
-    latent components / generators, 8 from each; with `real`, 64 training images too. Drawn under their own
+    latent components / generators, 8 from each of the first 20; with `real`, 64 training images too. Drawn under their own
     forked RNG (seed), so neither training nor the metrics' draws move."""
     from bench import imagegrid
 
@@ -158,7 +158,7 @@ def grid_rows(spec: TrialSpec, trial_id: str, step: int, method, data, seed: int
         grids.append(("generated", None, method.sample(imagegrid.N_GRID)))
         if method.n_components > 1:
             grids += [("component", k, method.sample(imagegrid.N_PER_COMPONENT, component=k))
-                      for k in range(method.n_components)]
+                      for k in range(min(method.n_components, imagegrid.MAX_COMPONENTS))]
         if real:
             g = torch.Generator().manual_seed(seed)
             grids.append(("real", None, data.batch(imagegrid.N_GRID, g)[0]))

@@ -12,11 +12,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.imagegrid import decode  # noqa: E402
+from bench.imagegrid import MAX_COMPONENTS, decode  # noqa: E402
 from bench.report.figures import method_order, save  # noqa: E402
 from bench.report.load import RunData  # noqa: E402
 
-MAX_COMPONENTS = 20  # component rows shown per method (DeLiGAN has 50 components; the rest are in the table)
 
 
 def _final(images: pd.DataFrame, data: RunData) -> pd.DataFrame:
@@ -81,7 +80,7 @@ def component_grids_figure(data: RunData, out_dir: Path) -> list[Path]:
             rows = d[d["method"] == method].sort_values("component")
             shown = rows.head(MAX_COMPONENTS)
             stacked = np.concatenate([decode(p) for p in shown["png"]], axis=0)
-            more = f", first {MAX_COMPONENTS} of {len(rows)}" if len(rows) > MAX_COMPONENTS else ""
+            more = f", first {len(shown)} components" if len(shown) == MAX_COMPONENTS else ""
             ax.imshow(stacked, interpolation="nearest")
             ax.set_xticks([])
             h = stacked.shape[0] / len(shown)
