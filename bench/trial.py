@@ -32,6 +32,7 @@ class TrialOutput:
     trial: dict
     metrics: list[dict] = field(default_factory=list)
     samples: list[dict] = field(default_factory=list)
+    eval_protocol: dict = field(default_factory=dict)  # image trials: extractors' protocols etc. (hparams)
 
     @property
     def status(self) -> str:
@@ -62,13 +63,19 @@ class Evaluation:
     points: np.ndarray
     component_points: np.ndarray | None = None
     components: np.ndarray | None = None
+    protocol: dict | None = None  # image trials: extractor protocols and values decided at evaluation
 
 
 def evaluate(method, data_spec, metrics: list[Metric], seed: int, *, final: bool = True,
              n_keep: int = N_SAMPLES_KEPT) -> Evaluation:
     """All draws under a forked RNG seeded with `seed`, so training's random streams are untouched: one
     sample for the plain metrics (the largest count any needs), per-component draws for the metrics that need
-    latent components, and — at the final step — one draw per latent scale σ for the metrics with `sigmas`."""
+    latent components, and — at the final step — one draw per latent scale σ for the metrics with `sigmas`.
+    Image data: the streamed feature pass (bench.metrics.image_eval), the same draws, the same seed."""
+    if data_spec.kind == "image":
+        from bench.metrics.image_eval import evaluate_images
+
+        return evaluate_images(method, data_spec, metrics, seed, final=final)
     plain = [m for m in metrics if not m.needs_components and not m.sigmas]
     by_component = [m for m in metrics if m.needs_components]
     by_sigma = [m for m in metrics if m.sigmas] if final else []
@@ -238,6 +245,8 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
         row.update(status="failed", error=f"{type(e).__name__}: {e}\n{tb}", steps=step)
     row["wall_s"] = elapsed_before + time.perf_counter() - t0
     row["finished_at"] = datetime.now(timezone.utc)
+    if out.eval_protocol:
+        hparams["evaluation_protocol"] = out.eval_protocol
     row["hparams"] = json.dumps(hparams, sort_keys=True, default=str)
     return out
 
@@ -251,3 +260,5 @@ def _eval_into(out: TrialOutput, spec, trial_id, step, method, data_spec, metric
     out.samples.extend(_sample_rows(spec, trial_id, step, ev.points))
     if ev.component_points is not None:
         out.samples.extend(_sample_rows(spec, trial_id, step, ev.component_points, ev.components))
+    if ev.protocol:
+        out.eval_protocol.update(ev.protocol)
