@@ -40,7 +40,7 @@ def density_coverage(gen: np.ndarray, real: np.ndarray, k: int = K, block: int =
         inside = torch.cdist(y[j:j + block], x) <= r[None, :]  # (b, N): Y_j inside ball i
         inside_count += float(inside.sum())
         covered |= inside.any(dim=0)
-    return {"density": inside_count / (k * len(y)), "coverage": float(covered.float().mean())}
+    return {"density": inside_count / (k * len(y)), "coverage": float(covered.double().mean())}
 
 
 def _reader(which: str):
