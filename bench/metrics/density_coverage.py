@@ -26,7 +26,7 @@ def knn_radii(real: torch.Tensor, k: int = K, block: int = BLOCK) -> torch.Tenso
     out = []
     for i in range(0, len(real), block):
         d = torch.cdist(real[i:i + block], real)  # (b, N), the self-distance 0 is among them
-        out.append(d.kthvalue(k + 1, dim=1).values)
+        out.append(d.topk(k + 1, dim=1, largest=False).values[:, -1])  # the (k+1)-th smallest; topk ≫ kthvalue
     return torch.cat(out)
 
 

@@ -46,7 +46,7 @@ def nn_distance(x: np.ndarray, ref: np.ndarray, k: int = 1, block: int = BLOCK) 
     """(n,): L2 distance from each row of x to its k-th nearest row of ref (blocked)."""
     r = torch.from_numpy(np.ascontiguousarray(ref))
     xt = torch.from_numpy(np.ascontiguousarray(x))
-    return torch.cat([torch.cdist(xt[i:i + block], r).kthvalue(k, dim=1).values
+    return torch.cat([torch.cdist(xt[i:i + block], r).topk(k, dim=1, largest=False).values[:, -1]
                       for i in range(0, len(xt), block)]).numpy()
 
 

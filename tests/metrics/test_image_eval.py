@@ -127,6 +127,16 @@ def test_metrics_do_not_depend_on_the_evaluation_batch_size(ext):
             assert va[s] == pytest.approx(vb[s], rel=1e-4, abs=1e-6), (key, s)
 
 
+def test_metric_record_declares_what_the_pass_needs():
+    fid = get_metric("fid_dom").describe()
+    assert fid["extractors"] == ["dom"] and fid["n_samples"] == 10_000 and fid["n_real"] == 10_000
+    assert get_metric("fid").describe()["extractors"] == ["inception"] and get_metric("is").n_samples == 50_000
+    gm = get_metric("gm_score")
+    assert gm.layer and gm.n_images == 1000 and len(gm.sigmas) == 16 and gm.describe()["n_images"] == 1000
+    assert get_metric("cluster_acc").needs_components and get_metric("stacked_modes").n_samples == 25_000
+    assert "extractors" not in get_metric("modes").describe()  # 2-D records unchanged
+
+
 def test_not_applicable_reasons():
     assert "1,000 stacked classes" in get_metric("stacked_modes").not_applicable(si.SPEC)
     point_spec = dataclasses.replace(si.SPEC, kind="points")
