@@ -2,8 +2,9 @@
 the latent space [maps] to samples … almost perfectly aligned with a single Gaussian").
 
 Stages: per-component samples -> each point's MAP data Gaussian under the true mixture (2-D) or its domain
-classifier's argmax class (images) -> contingency table (latent component × data Gaussian / class) -> purity / NMI. Purity alone is fooled by collapse (every component on
-one Gaussian is "pure"), so it is read beside NMI, which is 0 for a collapsed generator.
+classifier's argmax class (images) -> contingency table (latent component × Gaussian / class) -> purity / NMI.
+Purity alone is fooled by collapse (every component on one Gaussian is "pure"), so it is read beside NMI,
+which is 0 for a collapsed generator.
 """
 from __future__ import annotations
 

@@ -87,9 +87,10 @@ def _reader(score):
     return fn
 
 
-_PROTOCOL = {"split": "test", "alg2_classifier": "StandardScaler + LogisticRegression(C=1, lbfgs) on dom features",
+_PROTOCOL = {"split": "test",
+             "alg2_classifier": "StandardScaler + LogisticRegression(C=1, lbfgs) on dom features",
              "M": "10,000 / K per latent component", "nmi": "geometric normalisation",
-             "extension": "'responsibilities' rows, and Alg. 2 on methods other than GM-GAN, are ours (not in any paper)"}
+             "extension": "ours, in no paper: the 'responsibilities' rows, and Alg. 2 on methods other than GM-GAN"}
 register(Metric("cluster_acc", None, higher_is_better=True, kind="image", n_samples=N_SAMPLES,
                 source="gm-gan §5 Eq. 12, Alg. 2", needs_components=True, extractors=("dom",),
                 from_features=_reader(cluster_acc), protocol=_PROTOCOL))

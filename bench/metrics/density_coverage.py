@@ -5,7 +5,8 @@ computation on small sets and against the real-vs-real expectations.
 
 With real features X (N) and generated Y (M), r_i = distance from X_i to its k-th nearest other real point:
   density  = 1/(kM) Σ_j Σ_i 1[‖Y_j − X_i‖ ≤ r_i]      (≈ 1 when Y ~ the real distribution)
-  coverage = 1/N Σ_i 1[∃ j: ‖Y_j − X_i‖ ≤ r_i]       (real vs real: 1 − Π_{t<k} (N−1−t)/(M+N−1−t) ≈ 1 − 2^−k)
+  coverage = 1/N Σ_i 1[∃ j: ‖Y_j − X_i‖ ≤ r_i]
+             (real vs real: E = 1 − Π_{t<k} (N−1−t)/(M+N−1−t) ≈ 1 − 2^−k)
 Distances in row blocks (BLOCK × N float32), so 10,000 × 10,000 needs ~ 40 MB, never the full matrix.
 Protocol: k = 5 (Naeem et al.'s recommendation), 10,000 generated vs 10,000 real training features (fixed subset).
 """

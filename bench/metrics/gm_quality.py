@@ -51,13 +51,14 @@ def nn_distance(x: np.ndarray, ref: np.ndarray, k: int = 1, block: int = BLOCK) 
 
 
 def log_a_from_train(train_layer: np.ndarray, n_ref: int = N_A_REF) -> float:
-    """log a = median distance of a fixed subset of training points to their nearest other training point."""
+    """log a = the median distance of fixed training points to their nearest other training point."""
     idx = np.sort(np.random.default_rng(0).permutation(len(train_layer))[:n_ref])
     return float(np.median(nn_distance(train_layer[idx], train_layer, k=2)))  # k = 2: the first is itself
 
 
 def quality(gen_layer: np.ndarray, train_layer: np.ndarray, log_a: float) -> float:
-    # gm-gan Eq. 6–7: q(x) = 1 − e^{d}/(e^{d} + a) = sigmoid(log a − d), d = ‖c_l(x) − c_l(NN(x))‖₂; mean over X.
+    # gm-gan Eq. 6–7: q(x) = 1 − e^{d}/(e^{d} + a) = sigmoid(log a − d), d = ‖c_l(x) − c_l(NN(x))‖₂;
+    # q = the mean of q(x) over X.
     d = nn_distance(gen_layer, train_layer).astype(np.float64)
     return float(np.mean(1.0 / (1.0 + np.exp(np.clip(d - log_a, -700, 700)))))
 

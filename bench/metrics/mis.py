@@ -21,7 +21,8 @@ SPLITS = 10
 
 
 def m_is_group(log_p: np.ndarray) -> float:
-    # deligan §5.1: exp(mean_i mean_j KL(p_i ‖ p_j)) = exp(mean_i Σ_y p_i log p_i − Σ_y p̄(y) · mean_j log p_j(y)).
+    # deligan §5.1: exp(mean_i mean_j KL(p_i ‖ p_j))
+    #            = exp(mean_i Σ_y p_i log p_i − Σ_y p̄(y) · mean_j log p_j(y)).
     p = np.exp(log_p)
     return float(np.exp(np.mean(np.sum(p * log_p, axis=1)) - np.sum(p.mean(axis=0) * log_p.mean(axis=0))))
 

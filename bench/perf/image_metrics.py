@@ -7,9 +7,9 @@ Times: wall and CPU (process time); on a shared, loaded machine CPU time is the 
 
 Extractor: a STAND-IN of the same shape as the evaluators' 28×28 domain CNN (conv 32 / conv 64 / fc 128 /
 10 logits; random weights: timing only), named "standin-28px-cnn" — this branch has no bench/evaluators.py and
-no MNIST; with them, swap in get_extractor("dom", spec, "cpu"). Samples: scikit-learn's digits upscaled to 28×28 with pixel
-noise (a cheap generator, so the time is the metrics' and the extractor's). PR / D&C alone: Gaussian 128-d
-features (the evaluators' `dom` feature width).
+no MNIST; with them, swap in get_extractor("dom", spec, "cpu"). Samples: scikit-learn's digits upscaled to
+28×28 with pixel noise (a cheap generator, so the time is the metrics' and the extractor's). PR / D&C alone:
+Gaussian 128-d features (the evaluators' `dom` feature width).
 
     python -m bench.perf.image_metrics [--sizes 10000,50000] [--json PATH]
 """

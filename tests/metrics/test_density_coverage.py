@@ -30,11 +30,11 @@ def test_real_vs_real_is_one_in_expectation_and_collapse_is_low():
     rng = np.random.default_rng(1)
     real, other = (rng.standard_normal((2000, 8)).astype(np.float32) for _ in range(2))
     got = density_coverage(other, real)
-    # Naeem et al. §3.2: E[density] = 1; E[coverage] = 1 − Π_{t<k} (N−1−t)/(M+N−1−t) ≈ 1 − 2^-5 for M = N
+    # Naeem et al. §3.2: E[density] = 1; E[coverage] = 1 − Π_{t<k} (N−1−t)/(M+N−1−t) ≈ 1 − 2^-5 (M = N)
     n = m = 2000
     cov_expect = 1 - np.prod([(n - 1 - t) / (m + n - 1 - t) for t in range(5)])
     assert got["density"] == pytest.approx(1.0, abs=0.06)  # sd of the mean over 2,000 samples ~ 0.02
-    assert got["coverage"] == pytest.approx(cov_expect, abs=0.015)  # binomial sd at N = 2,000 ~ 0.004
+    assert got["coverage"] == pytest.approx(cov_expect, abs=0.015)  # binomial sd at N = 2,000: 0.004
     collapsed = np.repeat(other[:1], 2000, axis=0)
     low = density_coverage(collapsed, real)
     assert low["coverage"] < 0.01
