@@ -33,6 +33,7 @@ class TrialOutput:
     metrics: list[dict] = field(default_factory=list)
     samples: list[dict] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)  # image grids (images.parquet), image datasets only
+    eval_protocol: dict = field(default_factory=dict)  # image trials: extractors' protocols etc. (hparams)
 
     @property
     def status(self) -> str:
@@ -63,13 +64,19 @@ class Evaluation:
     points: np.ndarray
     component_points: np.ndarray | None = None
     components: np.ndarray | None = None
+    protocol: dict | None = None  # image trials: extractor protocols and values decided at evaluation
 
 
 def evaluate(method, data_spec, metrics: list[Metric], seed: int, *, final: bool = True,
-             n_keep: int = N_SAMPLES_KEPT) -> Evaluation:
+             n_keep: int = N_SAMPLES_KEPT, data_root=None) -> Evaluation:
     """All draws under a forked RNG seeded with `seed`, so training's random streams are untouched: one
     sample for the plain metrics (the largest count any needs), per-component draws for the metrics that need
-    latent components, and — at the final step — one draw per latent scale σ for the metrics with `sigmas`."""
+    latent components, and — at the final step — one draw per latent scale σ for the metrics with `sigmas`.
+    Image data: the streamed feature pass (bench.metrics.image_eval), the same draws, the same seed."""
+    if data_spec.kind == "image":
+        from bench.metrics.image_eval import evaluate_images
+
+        return evaluate_images(method, data_spec, metrics, seed, final=final, data_root=data_root)
     plain = [m for m in metrics if not m.needs_components and not m.sigmas]
     by_component = [m for m in metrics if m.needs_components]
     by_sigma = [m for m in metrics if m.sigmas] if final else []
@@ -246,7 +253,7 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
         evals = set(spec.eval_steps)
         done_evals = {r["step"] for r in out.metrics}
         if 0 in evals and 0 not in done_evals:
-            _eval_into(out, spec, trial_id, 0, method, data, metrics)
+            _eval_into(out, spec, trial_id, 0, method, data, metrics, data_root)
         while step < spec.steps:
             step += 1
             if cls.trainable:
@@ -256,7 +263,7 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
                     if not math.isfinite(v):
                         raise Diverged(f"non-finite {k} ({v}) at step {step}")
             if step in evals:
-                _eval_into(out, spec, trial_id, step, method, data, metrics)
+                _eval_into(out, spec, trial_id, step, method, data, metrics, data_root)
             if checkpoint_path is not None and spec.checkpoint_every and step % spec.checkpoint_every == 0 \
                     and step < spec.steps:
                 save_checkpoint(Path(checkpoint_path), {
@@ -272,15 +279,17 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
         row.update(status="failed", error=f"{type(e).__name__}: {e}\n{tb}", steps=step)
     row["wall_s"] = elapsed_before + time.perf_counter() - t0
     row["finished_at"] = datetime.now(timezone.utc)
+    if out.eval_protocol:
+        hparams["evaluation_protocol"] = out.eval_protocol
     row["hparams"] = json.dumps(hparams, sort_keys=True, default=str)
     return out
 
 
-def _eval_into(out: TrialOutput, spec, trial_id, step, method, data, metrics) -> None:
+def _eval_into(out: TrialOutput, spec, trial_id, step, method, data, metrics, data_root=None) -> None:
     data_spec = data.spec
     seed = eval_seed(trial_id, step)
     try:
-        ev = evaluate(method, data_spec, metrics, seed, final=step == spec.steps)
+        ev = evaluate(method, data_spec, metrics, seed, final=step == spec.steps, data_root=data_root)
         out.images.extend(grid_rows(spec, trial_id, step, method, data, seed + 1, real=not out.images))
     except Diverged as e:
         raise Diverged(f"{e} at step {step}") from None
@@ -288,3 +297,5 @@ def _eval_into(out: TrialOutput, spec, trial_id, step, method, data, metrics) ->
     out.samples.extend(_sample_rows(spec, trial_id, step, ev.points))
     if ev.component_points is not None:
         out.samples.extend(_sample_rows(spec, trial_id, step, ev.component_points, ev.components))
+    if ev.protocol:
+        out.eval_protocol.update(ev.protocol)

@@ -3,6 +3,11 @@
 A record says what the metric needs (data kind, sample count), which way is better, where its formula
 comes from, and when it does not apply to a dataset (with the reason, recorded in the trial's hparams).
 Metric functions return a float, or a {subset: value} dict whose "all" entry is the headline value.
+
+Two calling conventions, chosen by the record: 2-D metrics (`fn`) read the raw samples; image metrics
+(`from_features`) read what the streamed evaluation pass kept (`bench.metrics.image_eval.Features`: per
+extractor features/logits, a small pool of images, components) plus its context (real-side statistics,
+extractor protocols). An image metric's `fn` is None: it never sees an array of all generated images.
 """
 from __future__ import annotations
 
@@ -19,9 +24,9 @@ MetricValue = float | Mapping[str, float]
 @dataclass(frozen=True)
 class Metric:
     name: str
-    fn: Callable[..., MetricValue]  # fn(samples (N, d) float64, spec: DataSpec) -> value
+    fn: Callable[..., MetricValue] | None  # fn(samples (N, d) float64, spec: DataSpec) -> value; None: image
     higher_is_better: bool
-    kind: str  # data kind it measures: "points" | "image"
+    kind: str | tuple[str, ...]  # data kind(s) it measures: "points" | "image" (a tuple: both, fn + from_features)
     n_samples: int  # generated samples it is computed on (the protocol's count)
     source: str  # paper section the protocol follows
     unit: str = ""
@@ -29,15 +34,24 @@ class Metric:
     needs_components: bool = False  # fn(samples, spec, components): samples drawn per latent component
     sigmas: tuple[float, ...] = ()  # latent scales to evaluate at (final step only; rows carry `sigma`)
     protocol: dict = field(default_factory=dict)  # documented choices, recorded with every trial
+    # -- image metrics: what the streamed evaluation pass must produce for them ------------------------------
+    from_features: Callable[..., MetricValue] | None = None  # from_features(feats: Features, ctx) -> value
+    extractors: tuple[str, ...] = ()  # feature extractors it reads ("dom", "inception")
+    layer: bool = False  # it also reads the dom extractor's layer_features (GM-GAN's c_l)
+    n_images: int = 0  # generated images it needs kept beside the features (MS-SSIM pairs)
 
     def not_applicable(self, spec, method=None) -> str | None:
-        if spec.kind != self.kind:
-            return f"{self.name} measures {self.kind} data; {spec.name} is {spec.kind}"
+        kinds = (self.kind,) if isinstance(self.kind, str) else self.kind
+        if spec.kind not in kinds:
+            return f"{self.name} measures {' or '.join(kinds)} data; {spec.name} is {spec.kind}"
         if self.needs_components and method is not None and method.n_components < 2:
             return f"{self.name} needs a method with several latent components; {method.name} has 1"
         return self.applies(spec)
 
     def __call__(self, samples: np.ndarray, spec, components: np.ndarray | None = None) -> MetricValue:
+        if self.fn is None:
+            raise TypeError(f"{self.name} reads the evaluation pass's features, not raw samples: "
+                            "compute it with bench.metrics.image_eval.evaluate_images")
         if self.needs_components:
             if components is None:
                 raise ValueError(f"{self.name} needs the latent component of every sample")
@@ -45,8 +59,13 @@ class Metric:
         return self.fn(samples[: self.n_samples], spec)
 
     def describe(self) -> dict:
-        return {"higher_is_better": self.higher_is_better, "n_samples": self.n_samples, "source": self.source,
-                "unit": self.unit, **self.protocol}
+        out = {"higher_is_better": self.higher_is_better, "n_samples": self.n_samples, "source": self.source,
+               "unit": self.unit, **self.protocol}
+        if self.extractors:
+            out["extractors"] = list(self.extractors)
+        if self.n_images:
+            out["n_images"] = self.n_images
+        return out
 
 
 def register(metric: Metric) -> Metric:
