@@ -58,6 +58,9 @@ class Profile(Schedule):
     datasets: list[str] | None = None
     methods: list[str] | None = None
     metrics: list[str] | None = None  # e.g. the domain-classifier metrics only on a CPU profile (Inception: ~5 img/s)
+    # At most this many generated samples per metric (image smoke profiles: seconds per evaluation instead of a
+    # minute); recorded in each metric's protocol. None: every metric's protocol count.
+    max_metric_samples: int | None = Field(default=None, ge=1)
     n_evals: int | None = Field(default=5, ge=1)
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-method params for this profile
     overrides: list[Override] = Field(default_factory=list)
@@ -106,6 +109,7 @@ class TrialSpec(_Strict):
     metrics: list[str]
     overrides: list[str] = Field(default_factory=list)  # notes of the profile overrides applied
     protocols: list[str] = Field(default_factory=list)  # protocol tags of the overrides applied
+    max_metric_samples: int | None = None  # the profile's cap on every metric's sample count (None: protocol's)
 
     @property
     def trial_id(self) -> str:
@@ -369,5 +373,6 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                 trials.append(TrialSpec(
                     suite=cfg.name, profile=profile, method=method, dataset=dataset, seed=seed,
                     steps=schedule["steps"], eval_steps=evals, checkpoint_every=schedule["checkpoint_every"],
-                    params=params, metrics=list(prof.metrics or cfg.metrics), overrides=notes, protocols=protocols))
+                    params=params, metrics=list(prof.metrics or cfg.metrics), overrides=notes, protocols=protocols,
+                    max_metric_samples=prof.max_metric_samples))
     return RunPlan(suite=cfg, profile=profile, trials=trials)

@@ -149,6 +149,17 @@ def _sample_rows(spec: TrialSpec, trial_id: str, step: int, pts: np.ndarray,
              "step": step, "x": float(p[0]), "y": float(p[1]), "component": c} for p, c in zip(pts, comps)]
 
 
+def capped(metric: Metric, cap: int | None) -> Metric:
+    """The metric with at most `cap` generated samples (and kept images), the cap recorded in its protocol."""
+    if cap is None or metric.n_samples <= cap:
+        return metric
+    import dataclasses
+
+    return dataclasses.replace(metric, n_samples=cap, n_images=min(metric.n_images, cap),
+                              protocol={**metric.protocol, "n_samples_protocol": metric.n_samples,
+                                        "n_samples_capped_by_profile": cap})
+
+
 def grid_rows(spec: TrialSpec, trial_id: str, step: int, method, data, seed: int, *, real: bool) -> list[dict]:
     """Image grids of one evaluation step (bench/imagegrid.py): 64 generated images and, for methods with several
     latent components / generators, 8 from each of the first 20; with `real`, 64 training images too. Drawn under their own
@@ -229,7 +240,7 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
         row["n_params"] = method.n_params()
         metrics, skipped = [], {}
         for name in spec.metrics:
-            m = get_metric(name)
+            m = capped(get_metric(name), spec.max_metric_samples)
             reason = m.not_applicable(data.spec, method)
             if reason:
                 skipped[name] = reason

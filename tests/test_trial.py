@@ -167,3 +167,17 @@ def test_an_image_trial_keeps_png_grids_of_generated_component_and_real_images()
                                 params={"n_generators": 3, "batch_size": 8, "fake_batch_size": 4,
                                         "g_channels": 8, "d_channels": 8, "z_dim": 16}))
     assert [r["png"] for r in again.images] == [r["png"] for r in out.images]
+
+
+def test_a_profile_cap_on_metric_samples_is_applied_and_recorded():
+    import json
+
+    from bench.metrics import get_metric
+    from bench.trial import capped
+
+    out = run_trial(make_spec(steps=2, metrics=["modes", "nll"], max_metric_samples=300))
+    hp = json.loads(out.trial["hparams"])["metrics"]
+    assert hp["modes"]["n_samples"] == 300 and hp["modes"]["n_samples_protocol"] == 2500
+    assert hp["nll"]["n_samples"] == 300 and hp["nll"]["n_samples_capped_by_profile"] == 300
+    m = get_metric("modes")
+    assert capped(m, None) is m and capped(m, 10**6) is m  # no cap, or a cap above the protocol: unchanged

@@ -48,7 +48,7 @@ def _reader(which: str):
     def fn(feats, ctx) -> float:
         key = ("dc", feats.n)
         if key not in feats.cache:  # density and coverage come from one computation
-            feats.cache[key] = density_coverage(feats.get("dom"), ctx.real_subset("dom", "train", N_SAMPLES))
+            feats.cache[key] = density_coverage(feats.get("dom"), ctx.real_subset("dom", "train", min(N_SAMPLES, feats.n)))
         return feats.cache[key][which]
     return fn
 

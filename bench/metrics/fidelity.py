@@ -96,14 +96,16 @@ def _is(ext: str):
 
 
 def _kid(ext: str, n_real: int):
-    return lambda feats, ctx: kid_from_features(feats.get(ext), ctx.real_subset(ext, "train", n_real))
+    # equal-sized sets: n_real = the generated count (n_real unless a profile capped the samples)
+    return lambda feats, ctx: kid_from_features(feats.get(ext), ctx.real_subset(ext, "train", min(n_real, feats.n)))
 
 
 def _pr(ext: str, which: str, n_real: int):
     def fn(feats, ctx) -> float:
         key = ("pr", ext, feats.n)
         if key not in feats.cache:  # precision and recall come from one computation
-            feats.cache[key] = pr_from_features(feats.get(ext), ctx.real_subset(ext, "train", n_real))
+            # the balls' radii depend on the set sizes: both sides equal (n_real unless a profile capped the samples)
+            feats.cache[key] = pr_from_features(feats.get(ext), ctx.real_subset(ext, "train", min(n_real, feats.n)))
         return feats.cache[key][which]
     return fn
 
