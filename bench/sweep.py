@@ -280,7 +280,8 @@ def run_sweep(plan: RunPlan, opts: SweepOptions) -> SweepSummary:
     from bench.evaluators import check_plan_inception
 
     # Missing Inception weights are a UserError before any trial (never a download attempt inside one).
-    weights = check_plan_inception({m for t in plan.trials for m in t.metrics}, opts.inception_weights)
+    weights = check_plan_inception({(m, t.dataset) for t in plan.trials for m in t.metrics},
+                                   opts.inception_weights)
     opts = replace(opts, inception_weights=None if weights is None else str(weights))
     run_dir = None
     if opts.resume:

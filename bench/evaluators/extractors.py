@@ -45,7 +45,7 @@ class DomainExtractor:
             "extractor": "dom", "family": family.name, "trained_on": f"{family.dataset} train split",
             "heldout": f"{family.dataset} test split", "architecture": info["architecture"],
             "content_hash": info["content_hash"], "heldout_accuracy": info["heldout_accuracy"],
-            "required_accuracy": family.threshold, "n_train": info["n_train"], "n_heldout": info["n_heldout"],
+            "required_accuracy": family.threshold, "required_why": family.why, "n_train": info["n_train"], "n_heldout": info["n_heldout"],
             "training": info["training"], "train_seconds": info["train_seconds"],
             "features": f"hidden fully-connected layer after ReLU ({net.feature_width}-d)",
             "logits": "class logits" if info["architecture"]["type"] == "cnn"

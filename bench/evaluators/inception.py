@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterable
 
 from bench.errors import UserError
 
@@ -54,20 +55,27 @@ def check_inception_weights(path: str | os.PathLike | None = None, *, needed_by:
         "the _dom metrics need no download.")
 
 
-def metric_needs_inception(name: str) -> bool:
-    from bench.registry import METRICS
+def metric_needs_inception(name: str, dataset: str | None = None) -> bool:
+    """Whether metric `name` reads Inception features (on `dataset`: a metric that does not apply to it, e.g.
+    `fid` on a 2-D set, needs nothing there)."""
+    from bench.registry import DATASETS, METRICS
 
     rec = METRICS.get(name) if name in METRICS else None
     said = getattr(rec, "extractor", None) or (getattr(rec, "protocol", None) or {}).get("extractor")
-    if said is not None:
-        return said in ("inception", "inception-v3-compat")
-    return name in INCEPTION_METRICS
+    needs = said in ("inception", "inception-v3-compat") if said is not None else name in INCEPTION_METRICS
+    if needs and rec is not None and dataset is not None and dataset in DATASETS and hasattr(rec, "not_applicable"):
+        from bench.data import get_spec
+
+        return rec.not_applicable(get_spec(dataset)) is None
+    return needs
 
 
-def check_plan_inception(metric_names, path=None) -> Path | None:
-    """Driver-side check before any trial: the weights file when a metric needs Inception (or a path was
-    given: a given path must exist), else None."""
-    needing = sorted({m for m in metric_names if metric_needs_inception(m)})
+def check_plan_inception(metrics: Iterable[tuple[str, str | None] | str], path=None) -> Path | None:
+    """Driver-side check before any trial. `metrics`: (metric, dataset) pairs of the plan's trials (or bare
+    metric names). Returns the weights file when a metric needs Inception or a path was given (a given path must
+    exist), else None."""
+    pairs = [(m, None) if isinstance(m, str) else tuple(m) for m in metrics]
+    needing = sorted({m for m, d in pairs if metric_needs_inception(m, d)})
     if not needing and path is None:
         return None
-    return check_inception_weights(path, needed_by=", ".join(needing) if needing else "")
+    return check_inception_weights(path, needed_by=", ".join(needing))

@@ -102,7 +102,7 @@ def test_standin_in_the_inception_slot_sees_exact_uint8_three_channels(no_weight
 
 SUITE = """name: needs_inception
 description: a 2-D plan whose metric list includes a metric that needs Inception (test-only record)
-datasets: [ring8_mgan]
+datasets: [{dataset}]
 methods: [oracle]
 metrics: [modes, {metric}]
 resources: {{cpus_per_trial: 1, gpus_per_trial: 0}}
@@ -115,28 +115,31 @@ profiles:
 
 @pytest.fixture
 def inception_metric():
-    """`fid` once the metrics branch registers it; until then a test-only record that declares it reads Inception
-    features (protocol["extractor"] = "inception"), under its own name."""
-    if "fid" in METRICS:
-        yield "fid"
+    """(metric, dataset): `fid` on digits once the metrics and data branches register them; until then a
+    test-only record, under its own name, that declares it reads Inception features (protocol["extractor"])."""
+    from bench.registry import DATASETS
+
+    if "fid" in METRICS and "digits" in DATASETS:
+        yield "fid", "digits"
         return
     from bench.metrics import Metric, register
 
     name = "test_reads_inception"
     register(Metric(name, lambda s, spec: 0.0, higher_is_better=True, kind="points", n_samples=10,
                     source="test", protocol={"extractor": "inception"}))
-    yield name
+    yield name, "ring8_mgan"
     METRICS._entries.pop(name)
 
 
 def test_bench_run_exits_2_before_any_trial_without_weights(no_weights, inception_metric, capsys):
     suite = no_weights / "suite.yaml"
-    suite.write_text(SUITE.format(metric=inception_metric))
+    metric, dataset = inception_metric
+    suite.write_text(SUITE.format(metric=metric, dataset=dataset))
     out = no_weights / "out"
     rc = main(["run", "--suite", str(suite), "--profile", "smoke", "--out", str(out)])
     err = capsys.readouterr().err
     assert rc == 2, err
-    assert INCEPTION_WEIGHTS_FILE in err and f"needed by {inception_metric}" in err and "--inception-weights" in err
+    assert INCEPTION_WEIGHTS_FILE in err and f"needed by {metric}" in err and "--inception-weights" in err
     assert not out.exists()  # no run folder: nothing ran
 
 
@@ -150,7 +153,24 @@ def test_bench_run_flag_with_a_missing_file_exits_2(no_weights, capsys):
 
 
 def test_plan_check_resolves_the_flag_and_skips_plans_without_inception(no_weights, inception_metric):
+    metric, dataset = inception_metric
     assert check_plan_inception(["modes", "hq"]) is None  # 2-D metrics: no weights needed, none looked for
+    with pytest.raises(UserError, match=f"needed by {metric}"):
+        check_plan_inception([("modes", "ring8_mgan"), (metric, dataset)])
     standin = no_weights / "standin-weights.pth"
     standin.write_bytes(b"x")
-    assert check_plan_inception(["modes", inception_metric], str(standin)) == standin.resolve()
+    assert check_plan_inception([("modes", "ring8_mgan"), (metric, dataset)], str(standin)) == standin.resolve()
+
+
+def test_an_inception_metric_that_does_not_apply_needs_no_weights(no_weights):
+    from bench.metrics import Metric, register
+
+    name = "test_reads_inception_images"  # test-only record: an image metric reading Inception features
+    register(Metric(name, lambda s, spec: 0.0, higher_is_better=True, kind="image", n_samples=10, source="test",
+                    protocol={"extractor": "inception"}))
+    try:
+        assert check_plan_inception([(name, "ring8_mgan")]) is None  # skipped on 2-D data: nothing to load
+        with pytest.raises(UserError, match=f"needed by {name}"):
+            check_plan_inception([name])  # no dataset given: assumed needed
+    finally:
+        METRICS._entries.pop(name)
