@@ -21,10 +21,10 @@ def get_extractor(name: str, spec, device, *, data_root=None, cache_dir=None):
     return _get(name, spec, device, data_root=data_root, cache_dir=cache_dir)
 
 
-def real_features(extractor, dataset_name: str, split: str, data_root=None, *, cache_dir=None):
+def real_features(extractor, dataset_name: str, split: str, data_root=None, *, n=None, cache_dir=None):
     from bench.evaluators.extractors import real_features as _real
 
-    return _real(extractor, dataset_name, split, data_root, cache_dir=cache_dir)
+    return _real(extractor, dataset_name, split, data_root, n=n, cache_dir=cache_dir)
 
 
 def fidelity_kwargs(extractor) -> dict:

@@ -42,7 +42,8 @@ def _cnn(in_channels: int, size: int, n_classes: int = 10, widths=(32, 64), hidd
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
-    Family("digits", "digits", _cnn(1, 16, widths=(16, 32), hidden=64), TrainSettings(steps=450, batch_size=32, lr=2e-3), threshold=0.97,
+    Family("digits", "digits", _cnn(1, 16, widths=(16, 32), hidden=64),
+           TrainSettings(steps=450, batch_size=32, lr=2e-3), threshold=0.97,
            why="a two-conv CNN reaches 98-99 % on held-out scikit-learn digits; below 97 % training went wrong"),
     Family("stacked_digits", "stacked_digits", {"type": "stacked", "digit": _cnn(1, 16, widths=(16, 32), hidden=64)},
            TrainSettings(steps=300, batch_size=64), threshold=0.90,

