@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -35,11 +36,25 @@ from bench.evaluators.inception import check_inception_weights
 EXTRACTORS = ("inception", "dom")
 
 
+class Extractor(Protocol):
+    name: str  # "dom" | "inception"
+    protocol: dict  # recorded with every metric value (content_hash identifies the network and its weights)
+    device: torch.device
+
+    def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]: ...  # {"features": (n, D), "logits": (n, K)}
+
+    def layer_features(self, x: torch.Tensor) -> torch.Tensor: ...  # (n, D_l): GM-GAN Eq. 6's c_l
+
+
 class DomainExtractor:
     name = "dom"
 
-    def __init__(self, net: torch.nn.Module, info: dict, family: Family, entry: Path, device, batch_size=2048):
-        self.net, self.device, self.batch_size = net, torch.device(device), batch_size
+    def __init__(self, net: torch.nn.Module, info: dict, family: Family, entry: Path, device,
+                 batch_size: int | None = None):
+        self.net, self.device = net, torch.device(device)
+        # Chunk size of one forward: on a CPU, batches over ~128 run ~2x slower per image (activations leave the
+        # cache; bench/perf/extractors.py measured batch 500 at 2.8x batch 64); on a GPU, large.
+        self.batch_size = batch_size or (128 if self.device.type == "cpu" else 4096)
         self.model_path = entry / "model.pt"  # what torch-fidelity's registered extractor loads
         self.protocol = {
             "extractor": "dom", "family": family.name, "trained_on": f"{family.dataset} train split",

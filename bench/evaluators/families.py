@@ -44,17 +44,20 @@ def _cnn(in_channels: int, size: int, n_classes: int = 10, widths=(32, 64), hidd
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("digits", "digits", _cnn(1, 16, widths=(16, 32), hidden=64),
            TrainSettings(steps=450, batch_size=32, lr=2e-3), threshold=0.97,
-           why="a two-conv CNN reaches 98-99 % on held-out scikit-learn digits; below 97 % training went wrong"),
+           why="measured 98.89 % (356/360) on held-out scikit-learn digits (2.4 s CPU); below 97 % training "
+               "went wrong"),
     Family("stacked_digits", "stacked_digits", {"type": "stacked", "digit": _cnn(1, 16, widths=(16, 32), hidden=64)},
            TrainSettings(steps=300, batch_size=64), threshold=0.90,
-           why="three digits each right with p ~ 0.97-0.99 give 0.91-0.97 on the 1,000 classes"),
-    Family("mnist", "mnist", _cnn(1, 28), TrainSettings(steps=940), threshold=0.98,
-           why="a two-conv CNN reaches ~99 % on MNIST's test set in 1-2 epochs (issue 13: >= 98 %)"),
+           why="three digits each right with p ~ 0.97-0.99 give 0.91-0.97 on the 1,000 classes; measured "
+               "96.1 % on 2,000 held-out stacks (5.4 s CPU)"),
+    Family("mnist", "mnist", _cnn(1, 28, widths=(16, 32)), TrainSettings(steps=2800, batch_size=64), threshold=0.98,
+           why="issue 13: >= 98 %; measured 98.72 % on MNIST's test set (3 epochs, 47 s CPU here)"),
     Family("fashion_mnist", "fashion_mnist", _cnn(1, 28, batchnorm=True), TrainSettings(steps=2350),
            threshold=0.88, why="small CNNs reach 90-92 % on Fashion-MNIST's test set; 88 % leaves seed slack "
                                "(not measured on this machine: no Fashion-MNIST here)"),
-    Family("stacked_mnist", "stacked_mnist", {"type": "stacked", "digit": _cnn(1, 28)}, TrainSettings(steps=1500),
-           threshold=0.95, why="0.99 per digit gives 0.97 on the 1,000 classes; 95 % leaves slack"),
+    Family("stacked_mnist", "stacked_mnist", {"type": "stacked", "digit": _cnn(1, 28, widths=(16, 32))},
+           TrainSettings(steps=2800, batch_size=64), threshold=0.95,
+           why="0.987 per digit (the mnist family's) gives 0.96 on the 1,000 classes; 95 % leaves a little slack"),
     Family("cifar10", "cifar10", _cnn(3, 32, widths=(64, 128, 256), hidden=256, batchnorm=True,
                                       convs_per_block=2),
            TrainSettings(steps=5860, weight_decay=5e-4, augment="crop_flip"), threshold=0.80,
