@@ -1,7 +1,8 @@
 """Benchmark metrics: pure functions (samples -> statistics), one record per metric in the registry.
 
 A record says what the metric needs (data kind, sample count), which way is better, where its formula
-comes from, and when it does not apply to a dataset (with the reason, recorded in the trial's hparams).
+comes from, the range its values can take on a dataset (`bounds`, e.g. modes in [0, K]: the report clips
+intervals to it), and when it does not apply to a dataset (with the reason, recorded in the trial's hparams).
 Metric functions return a float, or a {subset: value} dict whose "all" entry is the headline value.
 """
 from __future__ import annotations
@@ -14,6 +15,16 @@ import numpy as np
 from bench.registry import METRICS
 
 MetricValue = float | Mapping[str, float]
+Bounds = tuple[float | None, float | None]  # (lowest, highest) value the metric can take; None: unbounded
+
+
+def unbounded(spec) -> Bounds:
+    return (None, None)
+
+
+def fixed_bounds(lo: float | None, hi: float | None) -> Callable[..., Bounds]:
+    """A range that does not depend on the dataset, e.g. fixed_bounds(0, 100) for a percentage."""
+    return lambda spec: (lo, hi)
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,7 @@ class Metric:
     needs_components: bool = False  # fn(samples, spec, components): samples drawn per latent component
     sigmas: tuple[float, ...] = ()  # latent scales to evaluate at (final step only; rows carry `sigma`)
     protocol: dict = field(default_factory=dict)  # documented choices, recorded with every trial
+    bounds: Callable[..., Bounds] = unbounded  # bounds(spec) -> (lo, hi) on that dataset (recorded in hparams)
 
     def not_applicable(self, spec, method=None) -> str | None:
         if spec.kind != self.kind:
@@ -44,9 +56,19 @@ class Metric:
             return self.fn(samples[: self.n_samples], spec, components[: self.n_samples])
         return self.fn(samples[: self.n_samples], spec)
 
-    def describe(self) -> dict:
-        return {"higher_is_better": self.higher_is_better, "n_samples": self.n_samples, "source": self.source,
-                "unit": self.unit, **self.protocol}
+    def value_range(self, spec) -> Bounds:
+        """(lo, hi) the metric's values can take on `spec`'s dataset; None for an open end."""
+        lo, hi = self.bounds(spec)
+        return (None if lo is None else float(lo), None if hi is None else float(hi))
+
+    def describe(self, spec=None) -> dict:
+        """JSON-able record of the protocol; with the dataset's spec, also the range of its values (`value_range`;
+        a protocol's own `range`, e.g. the histograms' bin range, is something else)."""
+        out = {"higher_is_better": self.higher_is_better, "n_samples": self.n_samples, "source": self.source,
+               "unit": self.unit, **self.protocol}
+        if spec is not None:
+            out["value_range"] = list(self.value_range(spec))
+        return out
 
 
 def register(metric: Metric) -> Metric:
