@@ -13,7 +13,8 @@ runs under each variant, in rotating order, ROUNDS times after a warm-up of each
 Wall and process CPU time are both recorded; medians over rounds; ratio = variant / current (< 1 is faster).
 Single-threaded (as a trial runs with 1 CPU).
 
-    python -m bench.perf.step_speedups [--methods gan,mgan] [--steps 500] [--rounds 5] [--compile] [--json PATH]
+    python -m bench.perf.step_speedups [--methods gan,mgan] [--steps 500] [--rounds 5] [--compile]
+                                       [--variants current,adam fused,...] [--json PATH]
 """
 from __future__ import annotations
 
@@ -103,12 +104,14 @@ VARIANTS = ("current", "legacy sampler", "adam foreach", "adam fused", "current 
 
 
 def measure(methods=("gan", "mgan"), steps: int = 500, rounds: int = 5, with_compile: bool = False,
-            log=print) -> dict:
+            variants: tuple[str, ...] = VARIANTS, log=print) -> dict:
     from bench.provenance import machine
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    names = VARIANTS + (("torch.compile",) if with_compile else ())
+    names = tuple(variants) + (("torch.compile",) if with_compile else ())
+    if names[0] != "current":
+        raise ValueError("the first variant is the baseline: 'current'")
     out = {"steps": steps, "rounds": rounds, "dataset": DATASET, "machine": machine(), "methods": {}}
     try:
         log(f"(e) step speed-ups on {DATASET}: {steps} steps per run, {rounds} rounds in rotating order after a "
@@ -151,9 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--compile", action="store_true", help="also torch.compile (slow: compile time included)")
+    p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, 'current' first")
     p.add_argument("--json", help="write the results as JSON to this path")
     args = p.parse_args(argv)
-    write_json(args.json, measure(args.methods.split(","), args.steps, args.rounds, args.compile))
+    write_json(args.json, measure(args.methods.split(","), args.steps, args.rounds, args.compile,
+                                  tuple(args.variants.split(","))))
     return 0
 
 
