@@ -10,6 +10,17 @@ after a 20-step warm-up of the same trial (imports and caches: once per Ray work
 cProfile inflates many small Python calls, so the shares are a guide; the speed-ups are measured without it
 (bench/perf/step_speedups.py).
 
+Measured (2026-12-01, 2 cores under a load of ~15-20, before the isotropic sampler; % of run_trial):
+    trial                    training  (optimiser.step, backward)  data.batch  evaluation  harness
+    gan on ring8_mgan          87.0 %   (21.7 %, 29.3 %)              9.2 %       2.7 %     1.1 %
+    mgan on ring8_mgan         94.8 %   (11.5 %, 29.5 %)              3.0 %       1.5 %     0.7 %
+    wgan_gp on ring8_mgan      95.9 %   (12.7 %, 30.3 %)              3.2 %       0.6 %     0.3 %
+    unrolled_gan on ring8_mgan 94.4 %   ( 9.0 %, 12.8 %)              3.8 %       1.2 %     0.6 %
+    gan on grid25              84.8 %   (20.6 %, 27.1 %)              3.4 %       9.6 %     2.1 %
+The step is the trial: evaluation (5 per trial) and the harness are a few % (cProfile inflates evaluation's
+many small numpy calls: without it an evaluation costs 0.05-0.17 s of CPU, the final one with the σ sweep
+0.2-0.7 s, bench/perf/method_costs.py), so cheaper intermediate evaluations could save ≤ 2-3 %.
+
     python -m bench.perf.where_time_goes [--methods gan,mgan,wgan_gp,unrolled_gan] [--datasets ring8_mgan,grid25]
                                          [--steps N (default: the profile's)] [--json PATH]
 """
