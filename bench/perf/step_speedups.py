@@ -13,6 +13,16 @@ runs under each variant, in rotating order, ROUNDS times after a warm-up of each
 Wall and process CPU time are both recorded; medians over rounds; ratio = variant / current (< 1 is faster).
 Single-threaded (as a trial runs with 1 CPU).
 
+Measured (2026-12-01, 2 cores under a load of ~15-20: CPU-time ratios, 400 steps × 5 rounds; A/A shows the noise):
+    variant / current      gan (3.70 ms/step)   mgan (16.8 ms/step)
+    legacy sampler         1.202                0.965      kept: μ + σ ε, bit-identical draws and values
+    adam foreach           1.010                0.979      no gain
+    adam fused             0.801                0.909      pays, but changes every result at float rounding
+                                                           (3.7e-9 after one step): not adopted here
+    current again (A/A)    0.903                1.011
+    torch.compile (3,000 steps, gan, compile included): 1.756 — does not pay for a default trial.
+A `.item()` on a CPU scalar costs ~0.2 µs (three per step: < 0.05 % of a step); it is a device sync only on GPU.
+
     python -m bench.perf.step_speedups [--methods gan,mgan] [--steps 500] [--rounds 5] [--compile]
                                        [--variants current,adam fused,...] [--json PATH]
 """
