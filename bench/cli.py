@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="torch-fidelity's Inception weights file (weights-inception-2015-12-05-6726825d.pth) for "
                           "fid, is, kid, precision, recall (default: $MODEBENCH_INCEPTION_WEIGHTS, else "
                           "$TORCH_HOME/hub/checkpoints/; nothing is downloaded)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the resolved plan (one line per trial, then the totals) and exit: nothing runs, "
+                          "nothing is written")
 
     rep = sub.add_parser("report", help="build report/ from one or several run folders")
     rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
@@ -197,7 +200,17 @@ def cmd_run(args, argv: list[str]) -> int:
         selection = {"suite": args.suite, "methods": args.methods, "datasets": args.datasets, "seeds": args.seeds}
         out = Path(args.out or "results")
     check_writable(out)
-    _require_data(plan, args.data_root, fetch_missing=args.fetch)
+    # A dry run refuses the same bad input as a real run (missing data or Inception weights), fetching nothing.
+    _require_data(plan, args.data_root, fetch_missing=args.fetch and not args.dry_run)
+    if args.dry_run:
+        from bench.evaluators import check_plan_inception
+
+        check_plan_inception({(m, t.dataset) for t in plan.trials for m in t.metrics}, args.inception_weights)
+        res = plan.suite.resources
+        print(format_plan(plan, args.cpus_per_trial if args.cpus_per_trial is not None else res.cpus_per_trial,
+                          args.gpus_per_trial if args.gpus_per_trial is not None else res.gpus_per_trial,
+                          args.max_concurrent if args.max_concurrent is not None else res.max_concurrent))
+        return 0
     opts = SweepOptions(out_root=out, address=args.address, cpus_per_trial=args.cpus_per_trial,
                         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
                         resume=args.resume, force=args.force, argv=argv, selection=selection,
@@ -234,6 +247,37 @@ def _require_data(plan, data_root: str | None, *, fetch_missing: bool = False) -
 
         ensure(names, data_root)
     require_datasets(names, data_root)
+def format_plan(plan, cpus: float, gpus: float, max_concurrent: int | None) -> str:
+    """`bench run --dry-run`: one line per trial (method, dataset, seed, protocol tags, steps and evaluations, the
+    parameters that differ from the method's defaults, the override notes applied, resources), then the totals."""
+    from bench.registry import METHODS
+
+    notes: dict[str, int] = {}  # override note -> its number in the legend
+    lines = [f"plan: suite {plan.suite.name}, profile {plan.profile}, config {plan.config_hash[:8]}: "
+             f"{len(plan.trials)} trials (dry run: nothing runs, nothing is written)",
+             f"{'method':<16} {'dataset':<16} {'seed':>4}  {'protocol':<12} {'steps':>6} {'evals':>5}  "
+             f"{'resources':<14} params ≠ method defaults [overrides]"]
+    defaults: dict[str, dict] = {}
+    for t in plan.trials:
+        if t.method not in defaults:
+            defaults[t.method] = METHODS.get(t.method).Params().model_dump(mode="json")
+        changed = ", ".join(f"{k}={v}" for k, v in sorted(t.params.items()) if defaults[t.method].get(k) != v)
+        refs = [notes.setdefault(n, len(notes) + 1) for n in t.overrides]
+        lines.append(f"{t.method:<16} {t.dataset:<16} {t.seed:>4}  {','.join(t.protocols) or '-':<12} "
+                     f"{t.steps:>6} {len(t.eval_steps):>5}  {f'{cpus:g} CPU, {gpus:g} GPU':<14} {changed or '-'}"
+                     + (f" [{','.join(map(str, refs))}]" if refs else ""))
+    if notes:
+        lines.append("overrides:")
+        lines += [f"  [{i}] {n}" for n, i in notes.items()]
+    methods = sorted({t.method for t in plan.trials})
+    datasets = sorted({t.dataset for t in plan.trials})
+    seeds = sorted({t.seed for t in plan.trials})
+    lines.append(f"totals: {len(plan.trials)} trials ({len(methods)} methods × {len(datasets)} datasets × "
+                 f"{len(seeds)} seeds), {sum(t.steps for t in plan.trials):,} training steps, "
+                 f"{sum(len(t.eval_steps) for t in plan.trials):,} evaluations; {cpus:g} CPU / {gpus:g} GPU per "
+                 f"trial, " + (f"at most {max_concurrent} at once" if max_concurrent else "as many at once as "
+                               "the cluster's resources allow"))
+    return "\n".join(lines)
 
 
 def _report(run_dirs, out, screenshot: bool = False) -> int:

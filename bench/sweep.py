@@ -36,6 +36,7 @@ class SweepOptions:
     quiet: bool = False
     data_root: str | None = None  # --data-root (None: $MODEBENCH_DATA, else ~/.cache/modebench/data)
     inception_weights: str | None = None  # --inception-weights; resolved and checked before any trial
+    reference_budget_s: float | None = 1.0  # time this machine's reference step (run.json); None: skip
 
 
 @dataclass
@@ -105,6 +106,22 @@ def run_json(plan: RunPlan, opts: SweepOptions, run_id: str, status: str, **extr
             "git": git_state(), "packages": package_versions(), "machine": machine(),
             "resources": {"cpus_per_trial": opts.cpus_per_trial, "gpus_per_trial": opts.gpus_per_trial,
                           "max_concurrent": opts.max_concurrent, "address": opts.address}, **extra}
+
+
+def reference_speed(opts: SweepOptions) -> dict | None:
+    """This machine's speed on the fixed reference step (bench/perf/reference.py), measured on the driver before
+    any trial (≈ 1 s): run.json's wall times read against it. A failure is recorded, never raised."""
+    if opts.reference_budget_s is None:
+        return None
+    from bench.perf.reference import measure
+
+    try:
+        ref = measure(opts.reference_budget_s)
+    except Exception as e:  # noqa: BLE001 - a provenance field must not stop a run
+        return {"error": f"{type(e).__name__}: {e}"}
+    _log(opts, f"machine reference: {ref['ms_per_step']:.3f} ms/step wall, {ref['cpu_ms_per_step']:.3f} ms/step CPU "
+               f"({ref['name']}, 1 thread; bench/perf/reference.py)")
+    return ref
 
 
 # -- the Ray side ------------------------------------------------------------------------------------
@@ -305,9 +322,10 @@ def run_sweep(plan: RunPlan, opts: SweepOptions) -> SweepSummary:
     now = datetime.now(timezone.utc).isoformat()
     previous = _read_json(run_dir / "run.json")
     started = previous.get("started_at", now)  # a resumed run keeps its start; each invocation is listed
-    invocations = previous.get("invocations", []) + [{"at": now, "cli": opts.argv}]
+    reference = reference_speed(opts)
+    invocations = previous.get("invocations", []) + [{"at": now, "cli": opts.argv, "reference_speed": reference}]
     write_json(run_dir / "run.json", run_json(plan, opts, run_id, "running", started_at=started,
-                                              invocations=invocations))
+                                              invocations=invocations, reference_speed=reference))
 
     todo, skipped = [], 0
     for spec in plan.trials:
@@ -330,6 +348,6 @@ def run_sweep(plan: RunPlan, opts: SweepOptions) -> SweepSummary:
     write_json(run_dir / "run.json", run_json(
         plan, opts, run_id, "interrupted" if unfinished else "finished", started_at=started,
         finished_at=datetime.now(timezone.utc).isoformat(), invocations=invocations, wall_s=wall, counts=counts,
-        unfinished=unfinished, rows=counts_rows))
+        unfinished=unfinished, rows=counts_rows, reference_speed=reference))
     return SweepSummary(run_dir=run_dir, counts=counts, ran=len(todo), skipped=skipped, wall_s=wall,
                         unfinished=unfinished)

@@ -246,7 +246,7 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
                 skipped[name] = reason
             else:
                 metrics.append(m)
-        hparams.update({"dataset": data.spec.describe(), "metrics": {m.name: m.describe() for m in metrics},
+        hparams.update({"dataset": data.spec.describe(), "metrics": {m.name: m.describe(data.spec) for m in metrics},
                         "metrics_skipped": skipped, "method_class": f"{cls.__module__}.{cls.__qualname__}",
                         "trainable": cls.trainable, "needs_labels": cls.needs_labels})
         batch_gen = torch.Generator().manual_seed(spec.seed)

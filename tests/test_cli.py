@@ -145,3 +145,42 @@ def test_data_fetch_bad_source_and_unknown_name_exit_2(capsys, tmp_path):
     assert rc == 2 and "no automatic download" in err and str(tmp_path / "celeba") in err
     rc, _, err = run_cli(capsys, "data", "fetch", "nope", "--data-root", str(tmp_path))
     assert rc == 2 and "unknown dataset" in err
+
+
+# -- bench run --dry-run -------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv", [
+    ["run", "--suite", "mode_colapse"], ["run", "--suite", "mode_collapse", "--methods", "gna"],
+    ["run", "--suite", "mode_collapse", "--profile", "fast"], ["run", "--suite", "mode_collapse", "--seeds", "0"],
+    ["run", "--from", "/nonexistent/run"], ["run", "--suite", "mode_collapse", "--max-concurrent", "0"],
+])
+def test_dry_run_exits_2_on_the_same_bad_input_as_a_real_run(capsys, argv, tmp_path):
+    real_rc, _, real_err = run_cli(capsys, *argv, "--out", str(tmp_path / "real"))
+    rc, out, err = run_cli(capsys, *argv, "--out", str(tmp_path / "dry"), "--dry-run")
+    assert rc == real_rc == 2 and err == real_err and out == ""
+    assert not any(tmp_path.iterdir())
+
+
+def test_dry_run_prints_one_line_per_trial_and_the_totals_and_writes_nothing(capsys, tmp_path):
+    from bench.suites import build_plan, load_suite
+
+    rc, out, err = run_cli(capsys, "run", "--suite", "mode_collapse", "--profile", "paper", "--methods",
+                           "gan,wgan_gp", "--datasets", "ring8_mgan,grid25", "--seeds", "2", "--cpus-per-trial", "2",
+                           "--max-concurrent", "3", "--out", str(tmp_path / "out"), "--dry-run")
+    assert rc == 0, err
+    assert not (tmp_path / "out").exists()  # no run folder, no run.json
+    plan = build_plan(load_suite("mode_collapse"), "paper", methods="gan,wgan_gp", datasets="ring8_mgan,grid25",
+                      seeds=2)
+    lines = out.splitlines()
+    assert lines[0].startswith(f"plan: suite mode_collapse, profile paper, config {plan.config_hash[:8]}: 8 trials")
+    rows = [ln.split() for ln in lines[2:] if ln.split()[0] in ("gan", "wgan_gp")]
+    assert [(r[0], r[1], int(r[2])) for r in rows] == [(t.method, t.dataset, t.seed) for t in plan.trials]
+    by = {(r[0], r[1], r[2]): r for r in rows}
+    # protocol tag, steps and evaluations as resolved: MGAN's 25k steps on the ring, MD-GAN's 40k on the grid
+    assert by[("gan", "ring8_mgan", "0")][3:6] == ["mgan-2d", "25000", "25"]
+    assert by[("gan", "grid25", "1")][3:6] == ["mdgan-2d", "40000", "20"]
+    grid = " ".join(by[("gan", "grid25", "1")])
+    assert "2 CPU, 0 GPU" in grid and "lr=0.001" in grid and "batch_size=500" in grid and "z_dist=uniform" in grid
+    assert "lr=" not in " ".join(by[("wgan_gp", "grid25", "0")])  # wgan-gp's own Adam restored: its default
+    assert any("md-gan §6.1 protocol" in ln for ln in lines)  # the override notes, in a numbered legend
+    assert lines[-1] == ("totals: 8 trials (2 methods × 2 datasets × 2 seeds), 260,000 training steps, "
+                         "180 evaluations; 2 CPU / 0 GPU per trial, at most 3 at once")

@@ -24,6 +24,15 @@ class GaussianMixture:
             raise ValueError(f"inconsistent mixture shapes {self.means.shape} {self.covs.shape} {self.weights.shape}")
         if not math.isclose(float(self.weights.sum()), 1.0, rel_tol=1e-9):
             raise ValueError("mixture weights must sum to 1")
+        # Sampling tensors, built once (the fresh-draw datasets sample a batch at every training step):
+        # weights and means as torch float64; per component either the std σ_k (isotropic Σ_k = σ_k² I: x =
+        # μ + σ ε) or the Cholesky factor L_k (x = μ + L ε).
+        iso = bool(np.array_equal(self.covs, self.stds[:, None, None] ** 2 * np.eye(d)))
+        object.__setattr__(self, "_torch", {
+            "weights": torch.as_tensor(self.weights, dtype=torch.float64),
+            "means": torch.as_tensor(self.means, dtype=torch.float64),
+            "stds": torch.as_tensor(self.stds, dtype=torch.float64)[:, None] if iso else None,  # (K, 1)
+            "chol": None if iso else torch.as_tensor(self.chol, dtype=torch.float64)})
 
     @classmethod
     def isotropic(cls, means, std: float, weights=None) -> "GaussianMixture":
@@ -71,13 +80,17 @@ class GaussianMixture:
     def sample(self, n: int, generator: torch.Generator, *, components: torch.Tensor | None = None):
         """Draw n points: returns x (n, d) float32 and y (n,) int64, the component of each point.
         `components` fixes y (e.g. a balanced training set); otherwise y ~ Categorical(weights)."""
+        t = self._torch
         if components is None:
-            w = torch.as_tensor(self.weights, dtype=torch.float64)
-            components = torch.multinomial(w, n, replacement=True, generator=generator)
+            components = torch.multinomial(t["weights"], n, replacement=True, generator=generator)
         eps = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
-        mu = torch.as_tensor(self.means)[components]
-        L = torch.as_tensor(self.chol)[components]  # (n, d, d)
-        x = mu + torch.einsum("nij,nj->ni", L, eps)
+        mu = t["means"][components]
+        if t["stds"] is not None:
+            # Isotropic: μ + σ ε. The same draws as the general path (L = σ I), and the same values bit for bit:
+            # cholesky(σ² I) has √(σ²) on its diagonal, as `stds` does, and the off-diagonal terms add 0.
+            x = mu + t["stds"][components] * eps
+        else:
+            x = mu + torch.einsum("nij,nj->ni", t["chol"][components], eps)  # (n, d): μ_k + L_k ε
         return x.float(), components.long()
 
     def balanced_components(self, n: int) -> torch.Tensor:

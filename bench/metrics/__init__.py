@@ -1,7 +1,8 @@
 """Benchmark metrics: pure functions (samples -> statistics), one record per metric in the registry.
 
 A record says what the metric needs (data kind, sample count), which way is better, where its formula
-comes from, and when it does not apply to a dataset (with the reason, recorded in the trial's hparams).
+comes from, the range its values can take on a dataset (`bounds`, e.g. modes in [0, K]: the report clips
+intervals to it), and when it does not apply to a dataset (with the reason, recorded in the trial's hparams).
 Metric functions return a float, or a {subset: value} dict whose "all" entry is the headline value.
 
 Two calling conventions, chosen by the record: 2-D metrics (`fn`) read the raw samples; image metrics
@@ -19,6 +20,16 @@ import numpy as np
 from bench.registry import METRICS
 
 MetricValue = float | Mapping[str, float]
+Bounds = tuple[float | None, float | None]  # (lowest, highest) value the metric can take; None: unbounded
+
+
+def unbounded(spec) -> Bounds:
+    return (None, None)
+
+
+def fixed_bounds(lo: float | None, hi: float | None) -> Callable[..., Bounds]:
+    """A range that does not depend on the dataset, e.g. fixed_bounds(0, 100) for a percentage."""
+    return lambda spec: (lo, hi)
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class Metric:
     extractors: tuple[str, ...] = ()  # feature extractors it reads ("dom", "inception")
     layer: bool = False  # it also reads the dom extractor's layer_features (GM-GAN's c_l)
     n_images: int = 0  # generated images it needs kept beside the features (MS-SSIM pairs)
+    bounds: Callable[..., Bounds] = unbounded  # bounds(spec) -> (lo, hi) on that dataset (recorded in hparams)
 
     def not_applicable(self, spec, method=None) -> str | None:
         kinds = (self.kind,) if isinstance(self.kind, str) else self.kind
@@ -58,9 +70,18 @@ class Metric:
             return self.fn(samples[: self.n_samples], spec, components[: self.n_samples])
         return self.fn(samples[: self.n_samples], spec)
 
-    def describe(self) -> dict:
+    def value_range(self, spec) -> Bounds:
+        """(lo, hi) the metric's values can take on `spec`'s dataset; None for an open end."""
+        lo, hi = self.bounds(spec)
+        return (None if lo is None else float(lo), None if hi is None else float(hi))
+
+    def describe(self, spec=None) -> dict:
+        """JSON-able record of the protocol; with the dataset's spec, also the range of its values (`value_range`;
+        a protocol's own `range`, e.g. the histograms' bin range, is something else)."""
         out = {"higher_is_better": self.higher_is_better, "n_samples": self.n_samples, "source": self.source,
                "unit": self.unit, **self.protocol}
+        if spec is not None:
+            out["value_range"] = list(self.value_range(spec))
         if self.extractors:
             out["extractors"] = list(self.extractors)
         if self.n_images:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.metrics import Metric, register
+from bench.metrics import Metric, fixed_bounds, register
 
 N_SAMPLES = 10_000  # gm-gan states no count: 10,000 points, split equally over the latent components
 
@@ -64,8 +64,8 @@ _PROTOCOL = {"assignment": "MAP data Gaussian under the true mixture (images: th
 register(Metric("latent_purity", latent_purity, higher_is_better=True, kind=("points", "image"),
                 n_samples=N_SAMPLES, source="gm-gan §4.1 (alignment claim); purity is our measure of it",
                 applies=_needs_mixture, needs_components=True, protocol=_PROTOCOL,
-                from_features=image_purity, extractors=("dom",)))
+                from_features=image_purity, extractors=("dom",), bounds=fixed_bounds(0.0, 1.0)))  # share / NMI in [0, 1]
 register(Metric("latent_nmi", latent_nmi, higher_is_better=True, kind=("points", "image"), n_samples=N_SAMPLES,
                 source="gm-gan §4.1 (alignment claim); NMI (geometric) is our measure of it",
                 applies=_needs_mixture, needs_components=True, protocol=_PROTOCOL,
-                from_features=image_nmi, extractors=("dom",)))
+                from_features=image_nmi, extractors=("dom",), bounds=fixed_bounds(0.0, 1.0)))  # share / NMI in [0, 1]

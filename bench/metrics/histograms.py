@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
-from bench.metrics import Metric, register
+from bench.metrics import Metric, fixed_bounds, register
 
 N_SAMPLES = 10_000  # mgan §5.1: histograms of 10,000 generated points
 N_BINS = 21
@@ -114,7 +114,9 @@ def _needs_diag_mixture(spec) -> str | None:
 
 
 register(Metric("sym_kl", sym_kl, higher_is_better=False, kind="points", n_samples=N_SAMPLES,
-                source="mgan §5.1", unit="nats", applies=_needs_diag_mixture, protocol=HIST_PROTOCOL))
+                source="mgan §5.1", unit="nats", applies=_needs_diag_mixture, protocol=HIST_PROTOCOL,
+                bounds=fixed_bounds(0.0, None)))  # a (symmetrised) KL divergence is >= 0
 register(Metric("w1", w1, higher_is_better=False, kind="points", n_samples=N_SAMPLES,
                 source="mgan §5.1", unit="data units", applies=_needs_diag_mixture,
-                protocol={**HIST_PROTOCOL, "eps": "none (exact masses)", "solver": "ot.emd2, Euclidean cost"}))
+                protocol={**HIST_PROTOCOL, "eps": "none (exact masses)", "solver": "ot.emd2, Euclidean cost"},
+                bounds=fixed_bounds(0.0, None)))  # a distance is >= 0

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from bench.data.base import GaussianMixture
-from bench.metrics import Metric, register
+from bench.metrics import Metric, fixed_bounds, register
 
 N_SAMPLES = 2_500  # md-gan §6.1: "we sample G 2,500 times"
 K_SIGMA = 3.0  # md-gan §6.1: a sample within 3σ of a mean is high quality
@@ -67,14 +67,26 @@ def separated_modes(spec) -> str | None:
     return None
 
 
+def mode_count_bounds(spec) -> tuple[float, float]:
+    """modes: 0 to K, the dataset's number of mixture components."""
+    return (0.0, float(spec.mixture.n_components))
+
+
+def mode_kl_bounds(spec) -> tuple[float, float]:
+    """KL(q ‖ w) = Σ q log q − Σ q log w ≤ −log min_k w_k: from 0 to what mode_kl gives with no HQ sample."""
+    return (0.0, float(-np.log(spec.mixture.weights.min())))
+
+
 _PROTOCOL = {"k_sigma": K_SIGMA, "distance": "Mahalanobis (= L2/σ for isotropic modes)"}
 
 register(Metric("modes", modes_covered, higher_is_better=True, kind="points", n_samples=N_SAMPLES,
-                source="md-gan §6.1", unit="modes", applies=separated_modes, protocol=_PROTOCOL))
+                source="md-gan §6.1", unit="modes", applies=separated_modes, protocol=_PROTOCOL,
+                bounds=mode_count_bounds))
 register(Metric("hq", hq_percent, higher_is_better=True, kind="points", n_samples=N_SAMPLES,
                 source="md-gan §6.1", unit="%", applies=separated_modes,
-                protocol={**_PROTOCOL, "oracle_value": 100 * (1 - math.exp(-K_SIGMA**2 / 2))}))
+                protocol={**_PROTOCOL, "oracle_value": 100 * (1 - math.exp(-K_SIGMA**2 / 2))},
+                bounds=fixed_bounds(0.0, 100.0)))
 register(Metric("mode_kl", mode_kl, higher_is_better=False, kind="points", n_samples=N_SAMPLES,
                 source="VEEGAN/PacGAN-style KL over modes of HQ samples", unit="nats", applies=separated_modes,
                 protocol={**_PROTOCOL, "direction": "KL(q_HQ ‖ w_true)",
-                          "no_hq_samples": "−log min_k w_k (the maximum)"}))
+                          "no_hq_samples": "−log min_k w_k (the maximum)"}, bounds=mode_kl_bounds))

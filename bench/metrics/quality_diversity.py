@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.metrics import Metric, register
+from bench.metrics import Metric, fixed_bounds, register
 from bench.metrics.modes import hq_mode_shares, separated_modes, within
 
 N_SAMPLES = 2_500  # as the mode metrics (md-gan §6.1)
@@ -46,7 +46,7 @@ _PROTOCOL = {"sigmas": list(QD_SIGMAS), "scale": "multiplies the latent covarian
              "analogue_of": "gm-gan §3.2 q (Eq. 7) and d_inter (Eq. 9)"}
 register(Metric("qd_quality", qd_quality, higher_is_better=True, kind="points", n_samples=N_SAMPLES,
                 source="gm-gan §3.2, §4.3 (2-D analogue)", unit="fraction", applies=_applies, sigmas=QD_SIGMAS,
-                protocol=_PROTOCOL))
+                protocol=_PROTOCOL, bounds=fixed_bounds(0.0, 1.0)))  # a share / a normalised entropy
 register(Metric("qd_diversity", qd_diversity, higher_is_better=True, kind="points", n_samples=N_SAMPLES,
                 source="gm-gan §3.2, §4.3 (2-D analogue)", unit="fraction", applies=_applies, sigmas=QD_SIGMAS,
-                protocol=_PROTOCOL))
+                protocol=_PROTOCOL, bounds=fixed_bounds(0.0, 1.0)))  # a share / a normalised entropy

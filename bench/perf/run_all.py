@@ -1,4 +1,5 @@
-"""All harness timings in one process (`make perf`): (a) trial overhead, (b) Ray overhead, (c) metric times.
+"""All harness timings in one process (`make perf`): the machine's reference speed, (a) trial overhead, (b) Ray
+overhead, (c) metric times, (d) where default trials' time goes, (e) step speed-up candidates.
 
     python -m bench.perf.run_all [--quick] [--json PATH]
 Prints each benchmark's lines, then a summary table against the issue's goals. Timings are reported,
@@ -12,11 +13,15 @@ import sys
 import time
 from pathlib import Path
 
-from bench.perf import metric_times, ray_overhead, trial_overhead
+from bench.perf import metric_times, ray_overhead, reference, step_speedups, trial_overhead, where_time_goes
 
 
 def summary_rows(res: dict) -> list[tuple[str, str, str, str]]:
     rows = []
+    if "reference" in res:
+        r = res["reference"]
+        rows.append((f"reference speed ({r['name']}, 1 thread)",
+                     f"{r['ms_per_step']:.3f} ms/step wall, {r['cpu_ms_per_step']:.3f} CPU", "", ""))
     if "trial_overhead" in res:
         a = res["trial_overhead"]
         rows.append((f"(a) run_trial vs bare loop, gan, {a['steps']} steps",
@@ -44,6 +49,17 @@ def summary_rows(res: dict) -> list[tuple[str, str, str, str]]:
         for r in res["metric_times"]["rows"]:
             rows.append((f"(c) {r['metric']} on {r['dataset']} (median)", f"{r['median_ms']:.2f} ms",
                          f"≤ {r['goal_ms']:g} ms", "yes" if r["meets_goal"] else "NO"))
+    if "where_time_goes" in res:
+        for r in res["where_time_goes"]["rows"]:
+            sh = r["shares_pct"]
+            rows.append((f"(d) {r['method']} on {r['dataset']}, {r['steps']} steps: train/data/eval/harness",
+                         f"{sh['training (train_step)']:.1f} / {sh['data (data.batch)']:.1f} / "
+                         f"{sh['evaluation (_eval_into)']:.1f} / {sh['harness (rest of run_trial)']:.1f} %", "", ""))
+    if "step_speedups" in res:
+        for method, variants in res["step_speedups"]["methods"].items():
+            for name, v in variants.items():
+                if name != "current":
+                    rows.append((f"(e) {method}: {name} / current (CPU time)", f"{v['ratio_cpu']:.3f}", "", ""))
     return rows
 
 
@@ -64,12 +80,19 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     res = {}
+    res["reference"] = reference.measure()
+    print(f"reference speed: {res['reference']['ms_per_step']:.3f} ms/step wall, "
+          f"{res['reference']['cpu_ms_per_step']:.3f} ms/step CPU\n")
     res["metric_times"] = metric_times.measure(calls=5 if args.quick else 20)
     print()
     res["trial_overhead"] = trial_overhead.measure(*((500, 2) if args.quick else (2000, 5)))
     res["trial_overhead"]["profile"] = trial_overhead.profile_trial(300 if args.quick else 1000)
     print()
     res["ray_overhead"] = ray_overhead.measure(n_trials=8 if args.quick else 24)
+    print()
+    res["step_speedups"] = step_speedups.measure(steps=100 if args.quick else 400, rounds=2 if args.quick else 5)
+    print()
+    res["where_time_goes"] = where_time_goes.measure(steps=300 if args.quick else None)
     res["total_s"] = time.perf_counter() - t0
     print(f"\nsummary ({res['total_s']:.0f} s in all):")
     print_table(summary_rows(res))

@@ -55,7 +55,8 @@ def _notes(data) -> list[str]:
                      f"config {str(run.get('config_hash', '?'))[:8]}")
         if cfg.get("hparams_note"):
             notes.append(f"hyper-parameters: {' '.join(cfg['hparams_note'].split())}")
-    notes.append("cells: mean ± std [95 % Student-t interval] over seeds at each trial's final evaluation step; "
+    notes.append("cells: mean ± std [95 % Student-t interval, clipped to the range the metric can take: modes in "
+                 "[0, K], % HQ in [0, 100], divergences ≥ 0] over seeds at each trial's final evaluation step; "
                  f"best (rank 1) in bold, ≈ where Welch's t-test does not find it better than the runner-up "
                  f"(p ≥ {ALPHA}, or n < 2); only completed trials enter a cell and the trials column counts the "
                  "diverged/failed ones; oracle/collapsed are calibration rows, never ranked; cost columns: "

@@ -80,7 +80,7 @@ def _cell(r) -> Cell:
     else:
         short = f"{fmt(r['mean'])} ± {fmt(r['std'])}"
         text = f"{short} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
-        title = f"n = {n}; 95 % t-interval [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
+        title = f"n = {n}; 95 % t-interval clipped to the metric's range [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
     best = bool(r["rank"] == 1)
     p = r["p_vs_next"]
     tie = best and (math.isnan(p) or p >= ALPHA)

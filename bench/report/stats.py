@@ -1,7 +1,9 @@
 """Statistics over seeds from each trial's final evaluation (the leaderboards' numbers).
 
 Per (dataset, method, metric): mean ± sample std (ddof 1) and a 95 % Student-t interval
-mean ± t_{0.975, n−1}·std/√n; a rank per metric by its `higher_is_better` among non-reference methods
+mean ± t_{0.975, n−1}·std/√n, clipped to the range the metric can take on that dataset (`Metric.bounds`, as
+recorded in each trial's hparams: modes in [0, K], % HQ in [0, 100], divergences ≥ 0), so no interval shows
+an impossible value; a rank per metric by its `higher_is_better` among non-reference methods
 (reference rows are calibration, never ranked); for the best method, Welch's t-test against the runner-up
 (`p_vs_next`): a best that is not significantly better (p ≥ 0.05) is marked. Only completed trials enter
 the statistics; diverged and failed trials are counted beside them. Per-class / per-component rows
@@ -32,15 +34,55 @@ def final_values(data: RunData, subset: str = "all") -> pd.DataFrame:
     return m[m["step"] == last]
 
 
-def t_interval(values: np.ndarray, level: float = CI_LEVEL) -> tuple[float, float, float, float]:
-    """(mean, std, ci_low, ci_high); std and the interval are NaN for fewer than 2 values."""
+def t_interval(values: np.ndarray, level: float = CI_LEVEL,
+               bounds: tuple[float | None, float | None] = (None, None)) -> tuple[float, float, float, float]:
+    """(mean, std, ci_low, ci_high); std and the interval are NaN for fewer than 2 values. The interval is
+    clipped to `bounds` (lo, hi; None = open): the t-interval assumes normal values, and a bounded metric over
+    a few seeds (e.g. modes 0, 0, 2) would otherwise print values it can never take."""
     n = len(values)
     mean = float(np.mean(values)) if n else math.nan
     if n < 2:
         return mean, math.nan, math.nan, math.nan
     std = float(np.std(values, ddof=1))
     half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
-    return mean, std, mean - half, mean + half
+    lo, hi = mean - half, mean + half
+    if bounds[0] is not None:
+        lo = max(lo, bounds[0])
+    if bounds[1] is not None:
+        hi = min(hi, bounds[1])
+    return mean, std, lo, hi
+
+
+def metric_ranges(data: RunData) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+    """(dataset, metric) -> (lo, hi) the metric can take there: from each trial's hparams
+    (`metrics.<name>.value_range`, recorded by the trial from `Metric.bounds` and the dataset's spec); for runs
+    recorded before ranges were, from the metric registry and the registered dataset; else unbounded."""
+    import json
+
+    out: dict[tuple[str, str], tuple[float | None, float | None]] = {}
+    for dataset, hp in zip(data.trials["dataset"], data.trials["hparams"]):
+        try:
+            recorded = json.loads(hp or "{}").get("metrics", {})
+        except (TypeError, ValueError):
+            continue
+        for name, rec in recorded.items() if isinstance(recorded, dict) else ():
+            rng = rec.get("value_range") if isinstance(rec, dict) else None
+            if rng is not None and (dataset, name) not in out:
+                out[(dataset, name)] = (rng[0], rng[1])
+    for dataset, name in set(zip(data.metrics["dataset"], data.metrics["metric"])) - set(out):
+        out[(dataset, name)] = _registry_range(dataset, name)
+    return out
+
+
+def _registry_range(dataset: str, metric: str) -> tuple[float | None, float | None]:
+    from bench.data import get_spec
+    from bench.registry import DATASETS, METRICS
+
+    if metric not in METRICS or dataset not in DATASETS:
+        return (None, None)
+    m = METRICS.get(metric)
+    spec = get_spec(dataset)
+    return m.value_range(spec) if m.not_applicable(spec) is None else (None, None)
 
 
 def welch_p(a: np.ndarray, b: np.ndarray) -> float:
@@ -60,9 +102,10 @@ def welch_p(a: np.ndarray, b: np.ndarray) -> float:
 def summarise(data: RunData, higher_is_better: dict[str, bool]) -> pd.DataFrame:
     """The tidy leaderboard (TIDY_COLUMNS), one row per (dataset, method, metric)."""
     fv = final_values(data)
+    ranges = metric_ranges(data)
     rows = []
     for (dataset, method, metric), g in fv.groupby(["dataset", "method", "metric"]):
-        mean, std, lo, hi = t_interval(g["value"].to_numpy())
+        mean, std, lo, hi = t_interval(g["value"].to_numpy(), bounds=ranges.get((dataset, metric), (None, None)))
         rows.append({"dataset": dataset, "method": method, "metric": metric, "n": len(g), "mean": mean,
                      "std": std, "ci_low": lo, "ci_high": hi, "step": int(g["step"].max())})
     out = pd.DataFrame(rows, columns=["dataset", "method", "metric", "n", "mean", "std", "ci_low", "ci_high", "step"])

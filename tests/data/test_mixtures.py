@@ -212,3 +212,32 @@ def test_mixture_rejects_inconsistent_shapes_and_unnormalised_weights():
         GaussianMixture(np.zeros((2, 2)), np.tile(np.eye(2), (3, 1, 1)), np.array([0.5, 0.5]))
     with pytest.raises(ValueError, match="sum to 1"):
         GaussianMixture.isotropic(np.zeros((2, 2)), 1.0, [0.5, 0.6])
+
+
+def _cholesky_sample(mix: GaussianMixture, n: int, generator: torch.Generator):
+    """The general path, written out: y ~ Categorical(w), x = μ_y + L_y ε with L = cholesky(Σ), float64."""
+    comps = torch.multinomial(torch.as_tensor(mix.weights), n, replacement=True, generator=generator)
+    eps = torch.randn(n, mix.dim, generator=generator, dtype=torch.float64)
+    L = torch.as_tensor(np.linalg.cholesky(mix.covs))[comps]
+    return (torch.as_tensor(mix.means)[comps] + torch.einsum("nij,nj->ni", L, eps)).float(), comps
+
+
+@pytest.mark.parametrize("name", ["ring8_mgan", "grid25", "gm9", "deligan_bimodal"])
+def test_isotropic_sampling_gives_the_cholesky_paths_values_bit_for_bit(name):
+    """μ + σ ε (the isotropic fast path) draws the same random numbers as μ + L ε and gives the same floats:
+    training batches, and so every result, are unchanged by it."""
+    mix = get_spec(name).mixture
+    x, y = mix.sample(4096, torch.Generator().manual_seed(3))
+    x_ref, y_ref = _cholesky_sample(mix, 4096, torch.Generator().manual_seed(3))
+    assert torch.equal(y, y_ref) and torch.equal(x, x_ref)
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    mix.sample(100, g1)
+    _cholesky_sample(mix, 100, g2)
+    assert torch.equal(g1.get_state(), g2.get_state())  # the generator advanced by exactly the same draws
+
+
+def test_anisotropic_sampling_keeps_the_cholesky_path():
+    mix = _anisotropic()
+    x, y = mix.sample(1000, torch.Generator().manual_seed(2))
+    x_ref, y_ref = _cholesky_sample(mix, 1000, torch.Generator().manual_seed(2))
+    assert torch.equal(y, y_ref) and torch.equal(x, x_ref)  # the cached factor is the same cholesky(Σ)

@@ -72,6 +72,8 @@ def test_mean_std_and_t_interval_match_scipy(report):
         for metric in ("modes", "w1"):
             vals = np.array([VALUES[(method, s)][metric] for s in range(3)])
             lo, hi = sps.t.interval(0.95, df=2, loc=vals.mean(), scale=sps.sem(vals))
+            if metric == "modes":  # no range in these hparams: the registry's, modes in [0, 25] on grid25
+                lo, hi = max(lo, 0.0), min(hi, 25.0)  # a's interval would reach 26.97 modes of 25
             r = cell(lb, method, metric)
             assert r["n"] == 3
             assert r["mean"] == pytest.approx(vals.mean(), rel=1e-12)
@@ -137,3 +139,112 @@ def test_several_runs_merge_and_duplicates_are_refused(tmp_path, capsys):
 def test_report_on_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+# -- intervals never leave the metric's range --------------------------------------------------------------
+# A dataset the registry does not know: its ranges can come only from the hparams the trials recorded.
+RANGES = {"modes": [0.0, 8.0], "hq": [0.0, 100.0], "sym_kl": [0.0, None]}
+HP_RANGED = json.dumps({"dataset": {"name": "ring8_custom", "mixture": {"means": [[2, 0], [-2, 0]],
+                                                                        "stds": [0.1, 0.1], "weights": [0.5, 0.5]}},
+                        "metrics": {m: {"value_range": r} for m, r in RANGES.items()}})
+# (method, metric) -> 3 seeds whose 95 % t-interval leaves the range on the side noted
+BOUNDED = {("m", "modes"): [0.0, 0.0, 2.0],  # t-interval [−2.20, 3.54]: below 0 modes
+           ("m", "hq"): [100.0, 100.0, 90.0],  # [82.3, 111]: above 100 %
+           ("m", "sym_kl"): [0.01, 0.02, 0.5],  # [−0.52, 0.87]: a negative divergence
+           ("n", "modes"): [8.0, 7.0, 8.0],  # [6.23, 9.10]: above K = 8
+           ("n", "hq"): [1.0, 0.0, 0.0],  # [−1.10, 1.77]
+           ("n", "sym_kl"): [2.0, 2.5, 3.0]}  # [1.26, 3.74]: inside, must stay the plain t-interval
+
+
+@pytest.fixture(scope="module")
+def bounded_report(tmp_path_factory):
+    run = tmp_path_factory.mktemp("bounded") / "run"
+    run.mkdir()
+    for method in ("m", "n"):
+        for seed in range(3):
+            tid = f"{method}{seed}"
+            rows = [{"trial_id": tid, "suite": "s", "dataset": "ring8_custom", "method": method, "seed": seed,
+                     "step": 100, "metric": metric, "value": vals[seed], "sigma": None, "subset": "all"}
+                    for (mm, metric), vals in BOUNDED.items() if mm == method]
+            t = {**trial(tid, method, seed, "completed"), "dataset": "ring8_custom", "hparams": HP_RANGED}
+            write_trial_part(run, t, rows, [{"trial_id": tid, "dataset": "ring8_custom", "method": method,
+                                             "seed": seed, "step": 100, "x": 0.0, "y": 0.0, "component": None}])
+    merge_parts(run)
+    write_json(run / "run.json", {"run_id": "bounded", "suite": "s", "profile": "smoke", "config_hash": "abc",
+                                  "suite_config": {"metrics": ["modes", "hq", "sym_kl"]}})
+    build_report([run])
+    return run / "report"
+
+
+def _intervals(text: str) -> list[tuple[float, float]]:
+    import re
+
+    return [(float(a), float(b)) for a, b in re.findall(r"\[(-?[0-9.e+-]+), (-?[0-9.e+-]+)\]", text)]
+
+
+def _inside(lo_hi, metric) -> bool:
+    lo, hi = RANGES[metric]
+    return lo_hi[0] >= lo and (hi is None or lo_hi[1] <= hi)
+
+
+def test_t_intervals_are_clipped_to_the_recorded_range_in_the_csv(bounded_report):
+    lb = pd.read_csv(bounded_report / "leaderboard.csv")
+    for (method, metric), vals in BOUNDED.items():
+        vals = np.array(vals)
+        lo, hi = sps.t.interval(0.95, df=2, loc=vals.mean(), scale=sps.sem(vals))
+        rlo, rhi = RANGES[metric]
+        want = (max(lo, rlo), hi if rhi is None else min(hi, rhi))
+        r = cell(lb, method, metric)
+        assert (r["ci_low"], r["ci_high"]) == pytest.approx(want, rel=1e-12)  # clip only: same t-interval
+        assert r["mean"] == pytest.approx(vals.mean(), rel=1e-12)  # the mean and std are never clipped
+    # the raw t-intervals did leave the range (the test would be empty otherwise), and inside ones are kept
+    assert sps.t.interval(0.95, df=2, loc=2 / 3, scale=sps.sem([0, 0, 2]))[0] < 0
+    assert cell(lb, "m", "modes")["ci_low"] == 0.0 and cell(lb, "m", "hq")["ci_high"] == 100.0
+    assert cell(lb, "n", "modes")["ci_high"] == 8.0 and cell(lb, "m", "sym_kl")["ci_low"] == 0.0
+    assert cell(lb, "n", "sym_kl")["ci_low"] == pytest.approx(2.5 - 4.302653 * 0.5 / np.sqrt(3), rel=1e-6)
+
+
+def test_no_printed_interval_leaves_its_range_in_md_html_or_tex(bounded_report):
+    md = (bounded_report / "leaderboard.md").read_text()
+    table = [line for line in md.splitlines() if line.startswith("| m ") or line.startswith("| n ")]
+    assert len(table) == 2
+    seen = 0
+    for line in table:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        for metric, text in zip(["modes", "hq", "sym_kl"], cells[2:5]):
+            found = _intervals(text)
+            assert len(found) == 1, text
+            assert _inside(found[0], metric), (metric, text)
+            seen += 1
+    assert seen == 6
+    assert "clipped to the range the metric can take" in md  # the legend says which interval this is
+    from html.parser import HTMLParser
+
+    class Cells(HTMLParser):  # (column index, text or tooltip) of every data cell of the dataset board
+        def __init__(self):
+            super().__init__()
+            self.col, self.out, self.title = -1, [], ""
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.col = -1
+            if tag == "td":
+                self.col += 1
+                self.title = dict(attrs).get("title") or ""
+
+        def handle_data(self, data):
+            if self.col >= 2 and self.lasttag == "td":
+                self.out.append((self.col, data + " " + self.title))
+
+    for page in ("leaderboard.html", "index.html"):
+        p = Cells()
+        p.feed((bounded_report / page).read_text())
+        checked = 0
+        for col, text in p.out:
+            metric = {2: "modes", 3: "hq", 4: "sym_kl"}.get(col)
+            for lo_hi in _intervals(text) if metric else []:
+                assert _inside(lo_hi, metric), (page, metric, text)
+                checked += 1
+        assert checked == 12, page  # 6 cells × (text + tooltip)
+    tex = (bounded_report / "leaderboard.tex").read_text()
+    assert "-2.2" not in tex and "111" not in tex and "[" not in tex.split("\\toprule")[1]  # mean ± std only
