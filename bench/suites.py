@@ -58,9 +58,9 @@ class Profile(Schedule):
     datasets: list[str] | None = None
     methods: list[str] | None = None
     metrics: list[str] | None = None  # e.g. the domain-classifier metrics only on a CPU profile (Inception: ~5 img/s)
-    # At most this many generated samples per metric (image smoke profiles: seconds per evaluation instead of a
-    # minute); recorded in each metric's protocol. None: every metric's protocol count.
-    max_metric_samples: int | None = Field(default=None, ge=1)
+    # Generated samples per metric for this profile, by metric name ("*": every metric not named), instead of each
+    # metric's protocol count, e.g. an image smoke profile's seconds-long evaluations; recorded in the protocol.
+    metric_samples: dict[str, int] = Field(default_factory=dict)
     n_evals: int | None = Field(default=5, ge=1)
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-method params for this profile
     overrides: list[Override] = Field(default_factory=list)
@@ -109,7 +109,7 @@ class TrialSpec(_Strict):
     metrics: list[str]
     overrides: list[str] = Field(default_factory=list)  # notes of the profile overrides applied
     protocols: list[str] = Field(default_factory=list)  # protocol tags of the overrides applied
-    max_metric_samples: int | None = None  # the profile's cap on every metric's sample count (None: protocol's)
+    metric_samples: dict[str, int] = Field(default_factory=dict)  # the profile's sample counts ("*": the rest)
 
     @property
     def trial_id(self) -> str:
@@ -243,6 +243,11 @@ def _check_names(cfg: SuiteConfig, path: Path) -> None:
                 if name not in listed:
                     raise UserError(f"{where}: profiles.{pname}.{key}: {name!r} is not one of the suite's {key} "
                                     f"({', '.join(listed)}); add it to the suite's {key} first")
+        for name, n in prof.metric_samples.items():
+            if name != "*":
+                _require(METRICS, name, f"{where}: profiles.{pname}.metric_samples")
+            if n < 1:
+                raise UserError(f"{where}: profiles.{pname}.metric_samples.{name}: {n}; give a sample count >= 1")
         for name in prof.params:
             _require(METHODS, name, f"{where}: profiles.{pname}.params")
         for i, ov in enumerate(prof.overrides):
@@ -374,5 +379,5 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                     suite=cfg.name, profile=profile, method=method, dataset=dataset, seed=seed,
                     steps=schedule["steps"], eval_steps=evals, checkpoint_every=schedule["checkpoint_every"],
                     params=params, metrics=list(prof.metrics or cfg.metrics), overrides=notes, protocols=protocols,
-                    max_metric_samples=prof.max_metric_samples))
+                    metric_samples=dict(prof.metric_samples)))
     return RunPlan(suite=cfg, profile=profile, trials=trials)

@@ -149,15 +149,16 @@ def _sample_rows(spec: TrialSpec, trial_id: str, step: int, pts: np.ndarray,
              "step": step, "x": float(p[0]), "y": float(p[1]), "component": c} for p, c in zip(pts, comps)]
 
 
-def capped(metric: Metric, cap: int | None) -> Metric:
-    """The metric with at most `cap` generated samples (and kept images), the cap recorded in its protocol."""
-    if cap is None or metric.n_samples <= cap:
+def with_samples(metric: Metric, n: int | None) -> Metric:
+    """The metric on n generated samples (its kept images at most n) as a profile sets it, the protocol's own
+    count recorded beside it; n None or the protocol's count: the metric unchanged."""
+    if n is None or n == metric.n_samples:
         return metric
     import dataclasses
 
-    return dataclasses.replace(metric, n_samples=cap, n_images=min(metric.n_images, cap),
-                              protocol={**metric.protocol, "n_samples_protocol": metric.n_samples,
-                                        "n_samples_capped_by_profile": cap})
+    return dataclasses.replace(metric, n_samples=n, n_images=min(metric.n_images, n),
+                               protocol={**metric.protocol, "n_samples_protocol": metric.n_samples,
+                                         "n_samples_set_by_profile": n})
 
 
 def grid_rows(spec: TrialSpec, trial_id: str, step: int, method, data, seed: int, *, real: bool) -> list[dict]:
@@ -240,7 +241,7 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
         row["n_params"] = method.n_params()
         metrics, skipped = [], {}
         for name in spec.metrics:
-            m = capped(get_metric(name), spec.max_metric_samples)
+            m = with_samples(get_metric(name), spec.metric_samples.get(name, spec.metric_samples.get("*")))
             reason = m.not_applicable(data.spec, method)
             if reason:
                 skipped[name] = reason

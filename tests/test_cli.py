@@ -16,7 +16,7 @@ def run_cli(capsys, *argv):
 
 @pytest.mark.parametrize("argv,fragments", [
     (["run", "--suite", "mode_colapse"], ["unknown suite 'mode_colapse'", "did you mean 'mode_collapse'?",
-                                          "available: mode_collapse"]),
+                                          "available: images, mode_collapse"]),
     (["run", "--suite", "mode_collapse", "--methods", "gna"], ["unknown method 'gna'", "did you mean 'gan'?",
                                                                "available: ", "gan, "]),
     (["run", "--suite", "mode_collapse", "--datasets", "grid_25"], ["unknown dataset 'grid_25'",

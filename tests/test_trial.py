@@ -169,15 +169,16 @@ def test_an_image_trial_keeps_png_grids_of_generated_component_and_real_images()
     assert [r["png"] for r in again.images] == [r["png"] for r in out.images]
 
 
-def test_a_profile_cap_on_metric_samples_is_applied_and_recorded():
+def test_a_profile_sets_metric_sample_counts_by_name_and_for_the_rest_and_records_them():
     import json
 
     from bench.metrics import get_metric
-    from bench.trial import capped
+    from bench.trial import with_samples
 
-    out = run_trial(make_spec(steps=2, metrics=["modes", "nll"], max_metric_samples=300))
+    out = run_trial(make_spec(steps=2, metrics=["modes", "hq", "nll"], metric_samples={"*": 300, "nll": 600}))
     hp = json.loads(out.trial["hparams"])["metrics"]
     assert hp["modes"]["n_samples"] == 300 and hp["modes"]["n_samples_protocol"] == 2500
-    assert hp["nll"]["n_samples"] == 300 and hp["nll"]["n_samples_capped_by_profile"] == 300
+    assert hp["hq"]["n_samples"] == 300 and hp["hq"]["n_samples_set_by_profile"] == 300
+    assert hp["nll"]["n_samples"] == 600 and hp["nll"]["n_samples_protocol"] == 10_000
     m = get_metric("modes")
-    assert capped(m, None) is m and capped(m, 10**6) is m  # no cap, or a cap above the protocol: unchanged
+    assert with_samples(m, None) is m and with_samples(m, 2500) is m  # nothing set, or the protocol's own count
