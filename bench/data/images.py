@@ -151,7 +151,7 @@ def _stacked(base: str, n_train: int = derived.STACKED_N_TRAIN,
         images, labels = _source_split(base, split, str(root))
         n = n_train if split == "train" else n_test
         # The test split is drawn with the next seed so its class sequence is not the training set's prefix.
-        index, y = derived.stacked_index(labels, n, DATASET_SEED + (split != "train"))
+        index, y = derived.stacked_index(labels, n, DATASET_SEED + (split != "train"), balanced=split != "train")
         return View(images, y, index)
 
     return build
@@ -276,7 +276,8 @@ _register(ImageSet("stacked_mnist", "mnist", (3, 28, 28), 1000, derived.STACKED_
                    choices={"stacking": "each channel: a digit uniform over 0–9, then an MNIST image uniform within "
                                         "it; label 100·a + 10·b + c (1,000 classes, uniform)",
                             "split": f"train {derived.STACKED_N_TRAIN:,} stacked from MNIST train; held out "
-                                     f"{derived.STACKED_N_TEST:,} stacked from MNIST test (seed dataset_seed + 1)"}))
+                                     f"{derived.STACKED_N_TEST:,} stacked from MNIST test (seed dataset_seed + 1; "
+                                     "every class 26 times, so the oracle has held-out images of each)"}))
 # The offline stand-in is smaller than Stacked MNIST (the tests' evaluations search nearest training neighbours and
 # extract real features of the whole set): 20,000 / 4,000 stacks, still 20 / 4 per class of the 1,000 on average.
 STACKED_DIGITS_N = (20_000, 4_000)

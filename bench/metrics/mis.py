@@ -50,8 +50,20 @@ def m_is(logits: np.ndarray, splits: int = SPLITS) -> dict:
     return out
 
 
+MAX_CLASSES = 100
+
+
+def _few_classes(spec) -> str | None:
+    # DeLiGAN reports m-IS per class of 10-class CIFAR and 4-5 sketch categories; grouped into 10 splits per
+    # predicted class, 1,000 classes would need far more than the 10,000 samples for any class to have 10.
+    if spec.n_classes > MAX_CLASSES:
+        return (f"m_is groups samples by predicted class ({SPLITS} splits each): {spec.name} has {spec.n_classes} "
+                f"classes (more than {MAX_CLASSES}); use stacked_modes / stacked_kl there")
+    return None
+
+
 register(Metric("m_is", None, higher_is_better=True, kind="image", n_samples=N_SAMPLES, source="deligan §5.1",
-                extractors=("dom",), from_features=lambda feats, ctx: m_is(feats.get("dom", "logits")),
+                extractors=("dom",), applies=_few_classes, from_features=lambda feats, ctx: m_is(feats.get("dom", "logits")),
                 protocol={"extractor": "dom", "splits_per_class": SPLITS, "grouping": "argmax class",
                           "pairs": "all ordered pairs, i = j included", "class_std": "std over splits",
                           "overall": "mean ± population std over classes (seed-review K5)",

@@ -21,10 +21,10 @@ def stacked_digits():
 
 def test_stacked_labels_are_uniform_over_1000_classes(stacked_digits):
     (_, y), _ = stacked_digits
-    assert len(y) == 128_000
+    assert len(y) == 20_000  # the offline stand-in's size (Stacked MNIST: 128,000)
     counts = np.bincount(y.numpy(), minlength=1000)
     assert len(counts) == 1000
-    # Chi-square goodness of fit to uniform (expected 128 per class): a fixed draw; p ≥ 0.001 or the draw is not
+    # Chi-square goodness of fit to uniform (expected 20 per class): a fixed draw; p ≥ 0.001 or the draw is not
     # uniform. digits' classes hold 174–183 images: drawing images (not classes) uniformly would still pass at
     # this size, so the next test also checks the skewed case that only class-first drawing makes uniform.
     assert stats.chisquare(counts).pvalue > 1e-3
@@ -43,7 +43,7 @@ def test_each_stacked_channel_is_the_base_image_it_claims(stacked_digits):
     (x, y), (bx, by) = stacked_digits
     view = img._view("stacked_digits", "train", str(img.resolve_root(None)))
     idx = view.index
-    for i in [0, 1, 2, 999, 127_999]:
+    for i in [0, 1, 2, 999, 19_999]:
         for c in range(3):
             assert torch.equal(x[i, c], bx[idx[i, c], 0])
         assert int(y[i]) == 100 * int(by[idx[i, 0]]) + 10 * int(by[idx[i, 1]]) + int(by[idx[i, 2]])
@@ -66,7 +66,7 @@ def test_stacked_set_is_fixed_by_the_dataset_seed_and_the_test_split_differs():
     c, _ = stacked_index(labels, 1000, seed=1)
     assert np.array_equal(a, b) and np.array_equal(ya, yb) and not np.array_equal(a, c)
     (_, y_test) = load_split("stacked_digits", "test")
-    assert len(y_test) == 26_000
+    assert len(y_test) == 4_000 and (np.bincount(y_test.numpy(), minlength=1000) == 4).all()  # balanced
 
 
 def test_limited_and_imbalanced_counts_are_exact():
@@ -93,3 +93,18 @@ def test_limited_and_imbalanced_mnist_through_the_loader(tmp_path, monkeypatch):
     monkeypatch.setattr(img, "IMBALANCED_CAP", 20)
     _, yi = load_split("imbalanced_mnist", "train", tmp_path)
     assert np.bincount(yi.numpy()).tolist() == [20, 60, 20, 20, 20, 20, 20, 20, 20, 20]  # digit 1 keeps all
+
+
+def test_a_balanced_held_out_stack_has_every_class_equally_often_and_right_channels():
+    import numpy as np
+
+    from bench.data.derived import stacked_index
+
+    labels = np.repeat(np.arange(10), 7)  # 7 base images per digit
+    index, y = stacked_index(labels, 4_000, seed=3, balanced=True)
+    assert (np.bincount(y, minlength=1000) == 4).all()
+    digits = labels[index]  # (n, 3): the digit in each channel
+    assert (digits @ np.array([100, 10, 1]) == y).all()
+    _, y2 = stacked_index(labels, 2_500, seed=3, balanced=True)
+    counts = np.bincount(y2, minlength=1000)
+    assert counts.min() == 2 and counts.sum() == 2_500  # 2 each, the remaining 500 at random

@@ -1,0 +1,79 @@
+"""The image suite's smoke profile end to end through Ray (digits and stacked digits, offline): tables, image
+grids, the evaluation protocol in hparams, and the calibration rows (held-out real images vs one image
+repeated) separating on every metric as they must. A subset of the methods keeps it to about a minute; every
+method's image training is tested in tests/methods/test_image_methods.py."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.cli import main
+
+pytestmark = pytest.mark.ray
+
+METHODS = "gan,mgan,oracle,collapsed"
+
+
+@pytest.fixture(scope="module")
+def image_run(ray_env, tmp_path_factory):
+    import os
+
+    out = tmp_path_factory.mktemp("images")
+    os.environ["MODEBENCH_CACHE"] = str(tmp_path_factory.mktemp("cache"))  # evaluators trained once, here
+    rc = main(["run", "--suite", "images", "--profile", "smoke", "--methods", METHODS, "--out", str(out)])
+    run_dir = next((out / "images").iterdir())
+    from bench.results import read_run
+
+    return rc, run_dir, read_run(run_dir)
+
+
+def final_values(run, metric: str, subset: str = "all"):
+    m = run["metrics"]
+    m = m[(m["metric"] == metric) & (m["subset"] == subset) & m["sigma"].isna()]
+    return {(r.dataset, r.method): r.value for r in m.itertuples()}
+
+
+def test_the_smoke_sweep_completes_with_tables_grids_and_a_report(image_run):
+    rc, run_dir, run = image_run
+    assert rc == 0
+    t = run["trials"]
+    assert len(t) == 8 and set(t["status"]) == {"completed"}
+    assert (run_dir / "report" / "index.html").exists()
+    figures = {p.name for p in (run_dir / "report" / "figures").glob("*.png")}
+    assert {"images_digits.png", "images_stacked_digits.png", "components_digits.png"} <= figures
+    img = run["images"]
+    for tid in t["trial_id"]:
+        kinds = img[img["trial_id"] == tid]["kind"].tolist()
+        assert kinds.count("generated") == 1 and kinds.count("real") == 1  # one evaluation (the final step)
+    mgan = t[(t["method"] == "mgan") & (t["dataset"] == "digits")]["trial_id"].iloc[0]
+    assert (img[img["trial_id"] == mgan]["kind"] == "component").sum() == 10  # K = the 10 classes
+
+
+def test_every_value_records_its_evaluator_and_sample_count(image_run):
+    _, _, run = image_run
+    for hp in map(json.loads, run["trials"]["hparams"]):
+        dom = hp["evaluation_protocol"]
+        assert any("accuracy" in json.dumps(v) for v in dom.values())  # the classifier's held-out accuracy
+        assert hp["metrics"]["is_dom"]["n_samples"] == 500 and hp["metrics"]["is_dom"]["n_samples_protocol"] == 10_000
+        if hp["dataset"]["name"] == "stacked_digits":
+            assert hp["metrics"]["stacked_modes"]["n_samples"] == 25_000
+
+
+def test_calibration_held_out_images_beat_one_repeated_image(image_run):
+    _, _, run = image_run
+    is_dom, fid, recall = final_values(run, "is_dom"), final_values(run, "fid_dom"), final_values(run, "recall_dom")
+    for ds in ("digits", "stacked_digits"):
+        assert is_dom[(ds, "collapsed")] == pytest.approx(1.0, abs=0.05)  # one image: p(y|x) = p(y)
+        assert fid[(ds, "oracle")] < 0.2 * fid[(ds, "collapsed")]
+        assert recall[(ds, "oracle")] > 0.5 and recall[(ds, "collapsed")] < 0.05
+        cover = final_values(run, "coverage_dom")
+        assert cover[(ds, "oracle")] > 0.6 and cover[(ds, "collapsed")] < 0.05
+    # 10 digit classes, each ~ equally likely, classified ~99 % right: IS near 10 (500 samples in 10 splits of 50)
+    assert 7.0 < is_dom[("digits", "oracle")] <= 10.0
+    modes, kl = final_values(run, "stacked_modes"), final_values(run, "stacked_kl")
+    # 25,000 held-out stacks cover all 1,000 classes (expected misses 1000·e^−25); ~4 % misclassified stacks
+    # move between classes but leave none empty
+    assert modes[("stacked_digits", "oracle")] >= 990 and modes[("stacked_digits", "collapsed")] == 1
+    assert kl[("stacked_digits", "oracle")] < 0.1
+    assert kl[("stacked_digits", "collapsed")] == pytest.approx(6.9078, abs=1e-3)  # log 1000: one class
