@@ -16,6 +16,8 @@ Cost (one core, interleaved with `gan`): width_mult 50 ≈ 340× gan's ms/step o
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 from torch import nn
 
@@ -30,6 +32,8 @@ class NxGANParams(NetParams):
     # N: deligan §5.2 "N times more neurons in the hidden layer"; N = 50, DeLiGAN's N here (methods/deligan.py
     # n_components; §5 "a N between 50 and 100"; the toy code's 32*50).
     width_mult: int = Field(50, ge=1)
+    # The report marks a trial whose value differs from the paper's (the field's default) with this text.
+    paper_defining: ClassVar[dict[str, str]] = {"width_mult": "{value}× G units (DeLiGAN §5.2: {paper}×)"}
 
     @property
     def g_widths(self) -> tuple[int, ...]:
