@@ -239,19 +239,39 @@ def qd_figure(data: RunData, out_dir: Path) -> list[Path]:
     return save(fig, out_dir / "quality_diversity")
 
 
+def heatmap_tables(summary: pd.DataFrame) -> dict[str, tuple[str, pd.DataFrame]]:
+    """stem -> (title, mean rank table method label × dataset): the unsupervised methods, and apart from them the
+    methods that train on labels (each ranked within its own group by stats.summarise)."""
+    r = summary[~summary["is_reference"] & summary["rank"].notna()]
+    if "uses_labels" not in r:
+        r = r.assign(uses_labels=False, method_label=r["method"])
+    out = {}
+    for labels, stem, title in ((False, "rank_heatmap", "Rank heat map, unsupervised methods (lower is better)"),
+                                (True, "rank_heatmap_labels", "Rank heat map, methods using class labels ‡, "
+                                                              "ranked among themselves")):
+        part = r[r["uses_labels"] == labels]
+        if part.empty:
+            continue
+        table = part.groupby(["method", "dataset"])["rank"].mean().unstack()
+        table = table.loc[table.mean(axis=1).sort_values().index]
+        # one row per method, marked † if its params depart from its paper's on any dataset shown
+        label = part.groupby("method")["method_label"].agg(lambda s: max(s, key=len))
+        out[stem] = (title, table.rename(index=label.to_dict()))
+    return out
+
+
 def rank_heatmap(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Mean rank over each dataset's metrics, methods × datasets (lower is better; references are unranked)."""
+    """Mean rank over each dataset's metrics, methods × datasets (lower is better; references are unranked). The
+    unsupervised methods get one map; methods that train on labels (ranked among themselves) a second one."""
     import seaborn as sns
 
-    r = summary[~summary["is_reference"] & summary["rank"].notna()]
-    if r.empty:
-        return []
-    table = r.groupby(["method", "dataset"])["rank"].mean().unstack()
-    table = table.loc[table.mean(axis=1).sort_values().index]
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * table.shape[1], 0.9 + 0.35 * table.shape[0]))
-    sns.heatmap(table, annot=True, fmt=".1f", cmap="viridis_r", cbar_kws={"label": "mean rank over metrics"}, ax=ax,
-                annot_kws={"fontsize": 7})
-    ax.set_xlabel(""), ax.set_ylabel("")
-    ax.set_title("Rank heat map (lower is better)", fontsize=10)
-    fig.tight_layout()
-    return save(fig, out_dir / "rank_heatmap")
+    paths = []
+    for stem, (title, table) in heatmap_tables(summary).items():
+        fig, ax = plt.subplots(figsize=(1.2 + 1.1 * table.shape[1], 0.9 + 0.35 * table.shape[0]))
+        sns.heatmap(table, annot=True, fmt=".1f", cmap="viridis_r", cbar_kws={"label": "mean rank over metrics"},
+                    ax=ax, annot_kws={"fontsize": 7})
+        ax.set_xlabel(""), ax.set_ylabel("")
+        ax.set_title(title, fontsize=10)
+        fig.tight_layout()
+        paths += save(fig, out_dir / stem)
+    return paths
