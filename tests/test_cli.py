@@ -69,3 +69,13 @@ def test_python_dash_m_bench_is_the_cli():
     assert r.returncode == 0 and r.stdout.startswith("datasets: deligan_bimodal, deligan_uni, gm9")
     r = subprocess.run([sys.executable, "-m", "bench", "run", "--suite", "nope"], capture_output=True, text=True)
     assert r.returncode == 2 and "unknown suite 'nope'" in r.stderr
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc (a folder nobody can create in)")
+def test_out_that_cannot_be_created_exits_2_naming_the_folder_and_the_fix(capsys):
+    # /proc passes a permission-bit check for root; only trying to create the folder tells
+    rc, _, err = run_cli(capsys, "run", "--suite", "mode_collapse", "--profile", "smoke", "--methods", "gan",
+                         "--datasets", "gm9", "--out", "/proc/nope", "--no-report")
+    assert rc == 2, err
+    assert "--out /proc/nope: is not a writable folder" in err and "pass --out with a folder you can write to" in err
+    assert "Traceback" not in err
