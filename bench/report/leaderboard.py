@@ -144,6 +144,7 @@ def dataset_boards(summary: pd.DataFrame, counts: pd.DataFrame, costs: pd.DataFr
                 key = (metric, lab[m]) if "uses_labels" in g else metric
                 if cell is not None and n_ranked.get(key, 0) < 2:
                     cell.tie = False  # nothing to be better than
+                    cell.best = cell.best and not lab[m]  # a lone label-using method is best of nothing
                 cells[metric] = cell
             cost = {}
             if m in k.index:
@@ -170,8 +171,10 @@ def group_boards(group_ranks: pd.DataFrame, groups: dict[str, list[str]], metric
         overall = g.groupby("method")["mean_rank"].mean()
         order = sorted(overall.index, key=lambda m: (lab[m], overall[m], m))
         # best per metric within each rank group (labels are never compared with the unsupervised methods)
-        best = set(zip(*[g.loc[g.groupby(["metric", "rank_group"])["mean_rank"].idxmin(), c] for c in
-                         ("metric", "method")]))
+        size = g.groupby(["metric", "rank_group"])["method"].transform("nunique")
+        contested = g[(size >= 2) | (g["rank_group"] == UNSUPERVISED)]  # a lone label-using method is best of nothing
+        best = set(zip(*[contested.loc[contested.groupby(["metric", "rank_group"])["mean_rank"].idxmin(), c]
+                         for c in ("metric", "method")])) if len(contested) else set()
         rows = []
         for m in order:
             cells = {}
