@@ -40,6 +40,17 @@ def dataset_modes(data: RunData) -> dict[str, dict]:
     return out
 
 
+def method_labels(data: RunData) -> dict[str, str]:
+    """method -> its name as the tables show it: † if its params depart from its paper's on some dataset, ‡ if it
+    trains on labels (stats.method_info, from the hparams)."""
+    from bench.report.leaderboard import marked
+    from bench.report.stats import method_info
+
+    info = method_info(data)
+    return {m: marked(m, "x" if any(g["paper_departure"]) else "", bool(g["uses_labels"].any()))
+            for m, g in info.groupby("method")}
+
+
 def method_order(methods) -> list[str]:
     methods = sorted(set(methods))
     return [m for m in methods if m not in REFERENCE_METHODS] + [m for m in REFERENCE_METHODS if m in methods]
@@ -52,6 +63,7 @@ def samples_figure(data: RunData, out_dir: Path) -> list[Path]:
     modes = dataset_modes(data)
     datasets = sorted(set(s["dataset"]))
     methods = method_order(s["method"])
+    names = method_labels(data)
     fig, axes = plt.subplots(len(datasets), len(methods), figsize=(2.3 * len(methods), 2.3 * len(datasets)),
                              squeeze=False)
     status = data.trials.set_index("trial_id")["status"]
@@ -66,7 +78,7 @@ def samples_figure(data: RunData, out_dir: Path) -> list[Path]:
             sub = s[(s["dataset"] == dataset) & (s["method"] == method)]
             ax.set_xticks([]), ax.set_yticks([])
             if i == 0:
-                ax.set_title(method, fontsize=9)
+                ax.set_title(names.get(method, method), fontsize=9)
             if j == 0:
                 ax.set_ylabel(dataset, fontsize=9)
             if mode is not None:
@@ -157,7 +169,8 @@ def coverage_figure(summary: pd.DataFrame, data: RunData, out_dir: Path) -> list
         ax.bar(range(len(g)), g["mean"], yerr=g["std"].fillna(0), color=colors, capsize=2)
         if dataset in modes:
             ax.axhline(len(modes[dataset]["means"]), color="tab:red", ls="--", lw=1, label="true modes")
-        ax.set_xticks(range(len(g)), g.index, rotation=70, fontsize=7)
+        names = method_labels(data)
+        ax.set_xticks(range(len(g)), [names.get(m, m) for m in g.index], rotation=70, fontsize=7)
         ax.set_title(dataset, fontsize=9)
     axes[0][0].set_ylabel("modes covered (3σ, 2,500 samples)")
     fig.tight_layout()
@@ -173,6 +186,7 @@ def components_figure(data: RunData, out_dir: Path) -> list[Path]:
     modes = dataset_modes(data)
     datasets = sorted(set(s["dataset"]))
     methods = method_order(s["method"])
+    names = method_labels(data)
     fig, axes = plt.subplots(len(datasets), len(methods), figsize=(2.3 * len(methods), 2.3 * len(datasets)),
                              squeeze=False)
     for i, dataset in enumerate(datasets):
@@ -180,7 +194,7 @@ def components_figure(data: RunData, out_dir: Path) -> list[Path]:
             ax = axes[i, j]
             ax.set_xticks([]), ax.set_yticks([])
             if i == 0:
-                ax.set_title(method, fontsize=9)
+                ax.set_title(names.get(method, method), fontsize=9)
             if j == 0:
                 ax.set_ylabel(dataset, fontsize=9)
             sub = s[(s["dataset"] == dataset) & (s["method"] == method)]
