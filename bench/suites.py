@@ -315,7 +315,9 @@ def _check_all_method_overrides(prof: Profile, methods: list[str], where: str) -
 #   own_fields: frozenset[str]       its own design (e.g. a mixture latent's d, K, spread): an override that does
 #                                    not name the method leaves these at the method's value;
 #   k_field: str                     the field holding K, its number of mixture components / generators / codes:
-#                                    None there means the dataset's number of classes, resolved here and recorded;
+#                                    unless a layer for the method sets it, K = the dataset's number of classes
+#                                    (one rule for every mixture method; the Params default is K only where the
+#                                    method is built directly), resolved here and recorded in the trial's params;
 #   per_component_fields: frozenset  counts per component (MGAN's fakes per generator): a value an override that
 #                                    does not name the method sets is a total per step, split over the K components;
 #   paper_defining: dict[str, str]   fields whose default is the method's paper value, each with the text that
@@ -325,7 +327,8 @@ def _declared(method: str, name: str, default):
 
 
 def mixture_k(method: str, params: dict[str, Any], dataset: str) -> int | None:
-    """K of a method that declares `k_field` (the dataset's classes when unset), else None."""
+    """K of a method that declares `k_field`: `params[k_field]` if the method's own layers set it, else the
+    dataset's number of classes; None for a method without one."""
     field = _declared(method, "k_field", None)
     if field is None:
         return None
@@ -350,7 +353,7 @@ def paper_departures(method: str, params: dict[str, Any]) -> list[str]:
     return out
 
 
-def _all_methods_layer(method: str, dataset: str, ov: Override, k: int | None) -> tuple[dict, list[str]]:
+def _all_methods_layer(method: str, ov: Override, k: int | None) -> tuple[dict, list[str]]:
     """The part of an override without `methods` that applies to `method`: only fields it has, none of its
     own_fields, per-component counts split over its K. Returns (layer, notes of what was kept or split)."""
     fields = METHODS.get(method).Params.model_fields
@@ -361,8 +364,8 @@ def _all_methods_layer(method: str, dataset: str, ov: Override, k: int | None) -
         if key not in fields:
             continue
         if key in own:
-            kept.append(f"{method} keeps its own {key} (part of the method's design; this override does not name "
-                        f"it): {ov.note or ov.protocol or 'all-method override'}")
+            what = ov.protocol or (ov.note[:60] + "…" if len(ov.note) > 60 else ov.note) or "an all-method override"
+            kept.append(f"{method} keeps its own {key} (part of the method's design), not the {key} of {what}")
             continue
         if key in per_comp and k and isinstance(value, int):
             split = -(-value // k)
@@ -420,7 +423,7 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
             resolved = []
             for layer in layers:
                 if isinstance(layer, Override):
-                    layer, kept = _all_methods_layer(method, dataset, layer, k)
+                    layer, kept = _all_methods_layer(method, layer, k)
                     notes.extend(kept)
                 resolved.append(layer)
             if k_field:
