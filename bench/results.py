@@ -173,6 +173,38 @@ def read_run(run_dir: Path) -> dict:
     }
 
 
+def damaged_tables(run_dir: Path) -> dict[str, str]:
+    """{file name: why} for each merged run table that exists but cannot be read whole (truncated, corrupt)."""
+    out = {}
+    for name in TABLES:
+        path = Path(run_dir) / f"{name}.parquet"
+        if not path.exists():
+            continue
+        try:
+            pq.read_table(path)
+        except (pa.ArrowException, OSError) as e:
+            out[path.name] = f"{type(e).__name__}: {e}"
+    return out
+
+
+def rebuild_merged(run_dir: Path) -> dict[str, Path]:
+    """Rebuild the merged tables from parts/ after `damaged_tables` found some: each damaged file is kept beside
+    as `<name>.damaged` (nothing is deleted) and merge_parts writes the tables again from every complete part
+    (every trial a worker finished has one, and parts are never removed). Returns {damaged file: where it was
+    kept}. Raises FileNotFoundError when the run has no complete part to rebuild from."""
+    run_dir = Path(run_dir)
+    damaged = damaged_tables(run_dir)
+    if not any((p / "trial.parquet").exists() for p in (run_dir / "parts").glob("*")):
+        raise FileNotFoundError(f"{run_dir / 'parts'}: no complete trial part to rebuild {', '.join(damaged)} from")
+    kept = {}
+    for name in damaged:
+        target = run_dir / f"{name}.damaged"
+        os.replace(run_dir / name, target)
+        kept[name] = target
+    merge_parts(run_dir)
+    return kept
+
+
 def iter_run_dirs(root: Path, suite: str) -> Iterable[Path]:
     d = Path(root) / suite
     if not d.exists():

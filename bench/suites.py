@@ -331,6 +331,71 @@ def _check_all_method_overrides(prof: Profile, methods: list[str], where: str) -
                                 f"{hint}; valid parameters: {', '.join(sorted(known))}")
 
 
+# -- what a method owns: declarations on its Params (read here, never a list in a suite) -------------------
+# A method's Params class may declare (class attributes; absent = empty):
+#   own_fields: frozenset[str]       its own design (e.g. a mixture latent's d, K, spread): an override that does
+#                                    not name the method leaves these at the method's value;
+#   k_field: str                     the field holding K, its number of mixture components / generators / codes:
+#                                    unless a layer for the method sets it, K = the dataset's number of classes
+#                                    (one rule for every mixture method; the Params default is K only where the
+#                                    method is built directly), resolved here and recorded in the trial's params;
+#   per_component_fields: frozenset  counts per component (MGAN's fakes per generator): a value an override that
+#                                    does not name the method sets is a total per step, split over the K components;
+#   paper_defining: dict[str, str]   fields whose default is the method's paper value, each with the text that
+#                                    describes a departure (the report marks such rows; `paper_departures`).
+def _declared(method: str, name: str, default):
+    return getattr(METHODS.get(method).Params, name, default)
+
+
+def mixture_k(method: str, params: dict[str, Any], dataset: str) -> int | None:
+    """K of a method that declares `k_field`: `params[k_field]` if the method's own layers set it, else the
+    dataset's number of classes; None for a method without one."""
+    field = _declared(method, "k_field", None)
+    if field is None:
+        return None
+    from bench.data import get_spec
+
+    return params.get(field) or get_spec(dataset).n_classes
+
+
+def paper_departures(method: str, params: dict[str, Any]) -> list[str]:
+    """Texts of the method's paper-defining fields whose value here is not the paper's (the field's default)."""
+    if method not in METHODS:
+        return []
+    cls = METHODS.get(method).Params
+    out = []
+    for field, text in _declared(method, "paper_defining", {}).items():
+        paper = cls.model_fields[field].default
+        value = params.get(field, paper)
+        if isinstance(paper, tuple):
+            paper = list(paper)
+        if value != paper:
+            out.append(text.format(value=value, paper=paper))
+    return out
+
+
+def _all_methods_layer(method: str, ov: Override, k: int | None) -> tuple[dict, list[str]]:
+    """The part of an override without `methods` that applies to `method`: only fields it has, none of its
+    own_fields, per-component counts split over its K. Returns (layer, notes of what was kept or split)."""
+    fields = METHODS.get(method).Params.model_fields
+    own = _declared(method, "own_fields", frozenset())
+    per_comp = _declared(method, "per_component_fields", frozenset())
+    layer, kept = {}, []
+    for key, value in ov.params.items():
+        if key not in fields:
+            continue
+        if key in own:
+            what = ov.protocol or (ov.note[:60] + "…" if len(ov.note) > 60 else ov.note) or "an all-method override"
+            kept.append(f"{method} keeps its own {key} (part of the method's design), not the {key} of {what}")
+            continue
+        if key in per_comp and k and isinstance(value, int):
+            split = -(-value // k)
+            kept.append(f"{method}: {key} {value} per step is split over its K = {k} components: {split} each")
+            value = split
+        layer[key] = value
+    return layer, kept
+
+
 def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, datasets=None,
                seeds: int | None = None) -> RunPlan:
     if profile not in cfg.profiles:
@@ -345,15 +410,16 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
     trials = []
     from bench.data import get_spec
 
+    where = f"suite {cfg.name!r} profile {profile!r}"
     for dataset in dataset_names:
-        kind = get_spec(dataset).kind
+        spec = get_spec(dataset)
         for method in method_names:
-            if kind not in METHODS.get(method).kinds:
-                raise UserError(f"method {method!r} has no networks for {kind} data ({dataset!r}); "
+            if spec.kind not in METHODS.get(method).kinds:
+                raise UserError(f"method {method!r} has no networks for {spec.kind} data ({dataset!r}); "
                                 f"drop it with --methods or --datasets")
             schedule = {"steps": prof.steps, "n_evals": prof.n_evals, "eval_every": prof.eval_every,
                         "checkpoint_every": prof.checkpoint_every}
-            layers = [cfg.params.get(method, {}), prof.params.get(method, {})]
+            layers: list[dict | Override] = [cfg.params.get(method, {}), prof.params.get(method, {})]
             notes, protocols = [], []
             for ov in prof.overrides:
                 if ov.matches(method, dataset):
@@ -364,15 +430,26 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                                 schedule["n_evals"] = None
                             if key == "n_evals":
                                 schedule["eval_every"] = None
-                    layer = ov.params
-                    if ov.methods is None:  # an all-methods override sets only the fields a method has
-                        fields = METHODS.get(method).Params.model_fields
-                        layer = {k: v for k, v in ov.params.items() if k in fields}
-                    layers.append(layer)
+                    layers.append(ov if ov.methods is None else ov.params)
                     notes.append(ov.note or json.dumps(ov.model_dump(exclude_defaults=True), sort_keys=True))
                     if ov.protocol and ov.protocol not in protocols:
                         protocols.append(ov.protocol)
-            params = resolve_method_params(method, *layers, where=f"suite {cfg.name!r} profile {profile!r}")
+            # K: what the method-named layers (and its defaults) say, else the dataset's classes (k_field None).
+            named = {}
+            for layer in layers:
+                if isinstance(layer, dict):
+                    named.update(layer)
+            k_field = _declared(method, "k_field", None)
+            k = mixture_k(method, named, dataset) if k_field else None
+            resolved = []
+            for layer in layers:
+                if isinstance(layer, Override):
+                    layer, kept = _all_methods_layer(method, layer, k)
+                    notes.extend(kept)
+                resolved.append(layer)
+            if k_field:
+                resolved.append({k_field: k})  # recorded per trial: K itself, never "None"
+            params = resolve_method_params(method, *resolved, where=where)
             evals = eval_schedule(schedule["steps"], schedule["n_evals"], schedule["eval_every"])
             for seed in range(n_seeds):
                 trials.append(TrialSpec(

@@ -86,13 +86,21 @@ def new_run_dir(out_root: Path, suite: str, config_hash: str) -> Path:
 
 
 def check_writable(out_root: Path) -> None:
+    """Bad input (UserError, exit 2) unless ROOT exists or can be created and a file can be written in it. Tried
+    for real: permission bits say nothing on /proc or a read-only mount, and root passes os.access anyway."""
+    import tempfile
+
     out_root = Path(out_root)
-    probe_dir = out_root
-    while not probe_dir.exists():
-        probe_dir = probe_dir.parent
-    if not probe_dir.is_dir() or not os.access(probe_dir, os.W_OK | os.X_OK):
-        raise UserError(f"--out {out_root}: {probe_dir} is not a writable folder; pass --out with a folder "
-                        "you can write to")
+    fix = "pass --out with a folder you can write to (e.g. --out results)"
+    if out_root.exists() and not out_root.is_dir():
+        raise UserError(f"--out {out_root}: is not a writable folder (it is a file); {fix}")
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_root):
+            pass
+    except OSError as e:
+        raise UserError(f"--out {out_root}: is not a writable folder: cannot create it or write in it "
+                        f"({e.strerror or e}); {fix}") from None
 
 
 def run_json(plan: RunPlan, opts: SweepOptions, run_id: str, status: str, **extra) -> dict:
@@ -317,7 +325,11 @@ def run_sweep(plan: RunPlan, opts: SweepOptions) -> SweepSummary:
                        f"under {opts.out_root}; starting a new run")
     if run_dir is None:
         run_dir = new_run_dir(opts.out_root, plan.suite.name, plan.config_hash)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--out {opts.out_root}: cannot create the run folder {run_dir} ({e.strerror or e}); pass "
+                        "--out with a folder you can write to") from None
     run_id = run_dir.name
     now = datetime.now(timezone.utc).isoformat()
     previous = _read_json(run_dir / "run.json")

@@ -7,9 +7,10 @@ z ~ Σ_k (1/K)·N(μ_k, Σ_k).
   Gaussian k is asked to produce class f(k) (§2 "Supervised GM-GAN"; Alg. 1 lines 11–12, 23).
 
 On 2-D data every variant uses the shared networks and optimiser (`methods.nets.NetParams`: MGAN App. C.1
-Table 3), so it differs from `gan` only by what GM-GAN changes. GM-GAN's own protocol (§4: d = 100, batch D 64 /
-G 128 with Alg. 1's batching, lr 2e-4) is a `paper`-profile override of z_dim, batch_size, fake_batch_size and
-alg1_batches; the shared defaults keep z_dim 256 and `gan`'s batching (like for like).
+Table 3), so it differs from `gan` only by what GM-GAN changes. Its latent is
+its own on every dataset (d = 100, §4; `own_fields`); GM-GAN's training protocol (§4: batch D 64 / G 128 with
+Alg. 1's batching, lr 2e-4) is a `paper`-profile override of batch_size, fake_batch_size and alg1_batches; the
+shared defaults keep `gan`'s batching (like for like).
 """
 from __future__ import annotations
 
@@ -28,7 +29,12 @@ from methods.nets import NetParams, adam, discriminator, generator
 
 
 class GMGANParams(NetParams):
-    # z_dim: the shared 256 (NetParams); GM-GAN's d = 100 (§4) is the paper profile's override.
+    # The latent (d, K, c, σ, its normal ε) is GM-GAN's own design, kept on every dataset: c and σ were chosen
+    # for d = 100 (at d = 2 the K Gaussians overlap almost completely), so a dataset protocol that sets z_dim or
+    # z_dist for every method leaves GM-GAN's alone (bench.suites build_plan; an override naming it still wins).
+    own_fields: ClassVar[frozenset[str]] = frozenset({"z_dim", "z_dist", "n_gaussians", "c", "sigma"})
+    k_field: ClassVar[str] = "n_gaussians"  # K = the dataset's classes unless set; resolved and recorded per trial
+    z_dim: int = 100  # d: §4 "d = 100" (every experiment); `gan`'s shared 256 is not GM-GAN's latent
     # K. None: the dataset's number of classes, as every K the paper ties to data: toy K = 9 for its 9 Gaussians
     # (§4.1), K = 10 on 10-class sets (Table 2's first row), K = number of clusters (§5, Alg. 2).
     n_gaussians: int | None = None

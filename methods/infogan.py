@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +38,7 @@ class InfoGANParams(NetParams):
     # K, the number of code categories. None: the dataset's number of classes (md-gan §6 does not say how its
     # re-run InfoGAN was set on the grid/ring; K = number of modes is how InfoGAN's MNIST run used a 10-way code).
     n_codes: int | None = Field(None, ge=1)
+    k_field: ClassVar[str] = "n_codes"  # the plan's K rule resolves None to the classes and records it (bench.suites)
     lam: float = Field(1.0, ge=0.0)  # λ of Eq. 6; InfoGAN §6: "λ = 1" for discrete latent codes
     # Whether G's step draws fresh (z, c) or reuses the D step's. The authors' code draws fresh ones (each
     # sess.run samples the prior again); False reuses them, as `gan` does, so infogan differs from `gan` only by

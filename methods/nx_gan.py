@@ -19,6 +19,8 @@ Images: every map of the DCGAN G has `image_width_mult` × g_channels channels. 
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 from torch import nn
 
@@ -37,6 +39,8 @@ class NxGANParams(NetParams):
     # N on images: G's channels are image_width_mult × g_channels. DeLiGAN §5.4 calls Nx-GAN "prohibitively
     # expensive" on CIFAR (N = 50 would give 3,200-channel maps), so images run a smaller N, recorded here.
     image_width_mult: int = Field(2, ge=1)
+    # The report marks a trial whose value differs from the paper's (the field's default) with this text.
+    paper_defining: ClassVar[dict[str, str]] = {"width_mult": "{value}× G units (DeLiGAN §5.2: {paper}×)"}
 
     @property
     def g_widths(self) -> tuple[int, ...]:

@@ -23,7 +23,7 @@ has two Adam states: D's (line 12) and C's (lines 13–15).
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -38,8 +38,13 @@ Line = Literal[12, 13, 14, 15]
 
 
 class PCMGANParams(NetParams):
-    # z_dim: NetParams' 256 (MGAN Table 3, like for like); the paper's D_z is unstated, 100 is inferred from
-    # Table III (seed-review P3) and set by the paper profile. lr 2e-4: PCM-GAN Table II (= NetParams').
+    # The latent (D_z, K, its initial μ and Σ, Σ's form, its normal ε) is PCM-GAN's own design, kept on every
+    # dataset: an override that does not name pcmgan leaves these alone (bench.suites build_plan).
+    own_fields: ClassVar[frozenset[str]] = frozenset({"z_dim", "z_dist", "n_gaussians", "cov", "mu_init",
+                                                      "sigma_init"})
+    k_field: ClassVar[str] = "n_gaussians"  # K = the dataset's classes unless set; resolved and recorded per trial
+    z_dim: int = 100  # D_z: unstated; 100 inferred from Table III's parameter counts (seed-review P3)
+    # lr 2e-4: PCM-GAN Table II (= NetParams').
     n_gaussians: int | None = None  # K; None: the dataset's number of classes (§III-B: "equal to the total
     #                                 number of classes of the dataset in all experiments")
     cov: Literal["full", "diag"] = "diag"  # §II-D: σ ∈ R^{K×D_z×D_z}, a full factor Σ_k (cov Σ_kΣ_kᵀ): "full"

@@ -23,7 +23,7 @@ Adam state (moments, step, current lr and betas), so unrolled step 1 is the step
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -50,6 +50,8 @@ class UnrolledGANParams(NetParams):
     unroll_steps: int = Field(5, ge=0)
     # Eq. 8's second term (gradient through the K unrolled D steps): the paper's method. False: first order.
     backprop_unroll: bool = True
+    # The report marks a trial whose value differs from the paper's (the field's default) with this text.
+    paper_defining: ClassVar[dict[str, str]] = {"backprop_unroll": "first-order unrolling (Metz et al.: second order)"}
     # §2.1 / reference code: Adam (continuing D's Adam state); "sgd": Eq. 5's θ + η·∂f/∂θ as printed.
     unroll_optimizer: Literal["adam", "sgd"] = "adam"
     # η of the unrolled steps; None = D's current learning rate (Eq. 5 is D's own step; lr halvings apply).

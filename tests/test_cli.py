@@ -184,3 +184,13 @@ def test_dry_run_prints_one_line_per_trial_and_the_totals_and_writes_nothing(cap
     assert any("md-gan §6.1 protocol" in ln for ln in lines)  # the override notes, in a numbered legend
     assert lines[-1] == ("totals: 8 trials (2 methods × 2 datasets × 2 seeds), 260,000 training steps, "
                          "180 evaluations; 2 CPU / 0 GPU per trial, at most 3 at once")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc (a folder nobody can create in)")
+def test_out_that_cannot_be_created_exits_2_naming_the_folder_and_the_fix(capsys):
+    # /proc passes a permission-bit check for root; only trying to create the folder tells
+    rc, _, err = run_cli(capsys, "run", "--suite", "mode_collapse", "--profile", "smoke", "--methods", "gan",
+                         "--datasets", "gm9", "--out", "/proc/nope", "--no-report")
+    assert rc == 2, err
+    assert "--out /proc/nope: is not a writable folder" in err and "pass --out with a folder you can write to" in err
+    assert "Traceback" not in err

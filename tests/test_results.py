@@ -92,3 +92,50 @@ def test_an_incomplete_part_is_not_merged(tmp_path):
     write_table(d / "metrics.parquet", to_table([metric_row("b")], METRICS_SCHEMA))
     assert merge_parts(tmp_path)["metrics"] == 1
     assert results.read_trial_status(tmp_path, "b") is None and results.read_trial_status(tmp_path, "a") == "completed"
+
+
+@pytest.mark.parametrize("table", ["metrics", "trials", "samples"])
+def test_report_on_a_truncated_merged_table_rebuilds_it_from_the_parts_with_the_same_rows(tmp_path, capsys, table):
+    import json
+
+    from bench.cli import main
+
+    hp = json.dumps({"dataset": {"name": "grid25", "mixture": {"means": [[0, 0], [2, 0]], "stds": [0.05, 0.05],
+                                                               "weights": [0.5, 0.5]}}})
+    for i, tid in enumerate(("a", "b", "c")):
+        sample = {"trial_id": tid, "dataset": "grid25", "method": "gan", "seed": i, "step": 10, "x": 0.1 * i,
+                  "y": 0.0, "component": None}
+        write_trial_part(tmp_path, trial_row(tid, seed=i, hparams=hp),
+                         [metric_row(tid, 5, value=i), metric_row(tid, 10, value=i + 0.5),
+                          metric_row(tid, 10, metric="w1", value=2.0 - i)], [sample])
+    merge_parts(tmp_path)
+    results.write_json(tmp_path / "run.json", {"run_id": "r", "suite": "s", "profile": "smoke"})
+    before = pq.read_table(tmp_path / f"{table}.parquet").to_pandas()
+    path = tmp_path / f"{table}.parquet"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # e.g. a full disk cut the write short
+    assert list(results.damaged_tables(tmp_path)) == [f"{table}.parquet"]
+
+    rc = main(["report", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert f"damaged run table: {path}" in err and "rebuilt the merged tables from" in err and "Traceback" not in err
+    after = pq.read_table(path).to_pandas()
+    key = list(before.columns[:1]) + [c for c in ("step", "metric", "x") if c in before.columns]
+    assert after.sort_values(key).reset_index(drop=True).equals(before.sort_values(key).reset_index(drop=True))
+    assert (tmp_path / f"{table}.parquet.damaged").read_bytes() == data[: len(data) // 2]  # nothing deleted
+    assert results.damaged_tables(tmp_path) == {}
+
+
+def test_a_damaged_table_without_parts_is_bad_input_naming_the_file(tmp_path, capsys):
+    from bench.cli import main
+
+    write_trial_part(tmp_path, trial_row("a"), [metric_row("a")], [])
+    merge_parts(tmp_path)
+    import shutil
+
+    shutil.rmtree(tmp_path / "parts")
+    (tmp_path / "metrics.parquet").write_bytes(b"PAR1 not really")
+    rc = main(["report", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"damaged run table: {tmp_path / 'metrics.parquet'}" in err and "merge_parts" in err

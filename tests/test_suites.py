@@ -215,3 +215,83 @@ def test_a_profile_selection_outside_the_suite_is_an_error_naming_the_fix(tmp_pa
     with pytest.raises(UserError, match=r"profiles.smoke.datasets: 'gm9' is not one of the suite's datasets"):
         load_suite(write_suite(tmp_path, text))
 
+
+
+# -- a method's own design, one K rule (issue 15) -----------------------------------------------------------
+MIXTURE_LATENT = ("gmgan_static", "gmgan_dynamic", "gmgan_supervised", "pcmgan")
+
+
+@pytest.fixture(scope="module")
+def every_profile_plan():
+    cfg = load_suite("mode_collapse")
+    return {prof: build_plan(cfg, prof, seeds=1).trials for prof in ("smoke", "default", "paper")}
+
+
+def test_gmgan_and_pcmgan_keep_their_own_latent_in_every_profile_and_dataset(every_profile_plan):
+    from bench.registry import METHODS
+
+    seen = 0
+    for prof, trials in every_profile_plan.items():
+        for t in trials:
+            if t.method in MIXTURE_LATENT:
+                # d = 100: GM-GAN §4; PCM-GAN's inferred D_z (seed-review P3); and a normal ε, on every dataset
+                assert t.params["z_dim"] == 100 == METHODS.get(t.method).Params.model_fields["z_dim"].default, \
+                    (prof, t.method, t.dataset)
+                assert t.params["z_dist"] == "normal"
+                if t.method != "pcmgan":
+                    assert (t.params["c"], t.params["sigma"]) == (0.1, 0.15)
+                seen += 1
+    assert seen == 3 * len(MIXTURE_LATENT) * len(ALL_2D)
+    paper = {(t.method, t.dataset): t for t in every_profile_plan["paper"]}
+    assert paper[("gan", "grid25")].params["z_dim"] == 2  # the protocol still sets gan's latent
+    assert any("gmgan_static keeps its own z_dim" in n for n in paper[("gmgan_static", "grid25")].overrides)
+
+
+def test_one_k_rule_for_every_mixture_method_on_every_dataset(every_profile_plan):
+    from bench.data import get_spec
+    from bench.registry import METHODS
+
+    k_fields = {m: getattr(METHODS.get(m).Params, "k_field", None) for m in METHODS.names()}
+    mixture = {m for m, f in k_fields.items() if f}
+    assert mixture == {"gmgan_static", "gmgan_dynamic", "gmgan_supervised", "pcmgan", "mgan", "infogan"}
+    for prof, trials in every_profile_plan.items():
+        for t in trials:
+            if t.method in mixture:  # K recorded as a number: the dataset's classes
+                assert t.params[k_fields[t.method]] == get_spec(t.dataset).n_classes, (prof, t.method, t.dataset)
+    # MGAN's fakes are per generator: its own 128 where no protocol sets a fake batch, else the protocol's total
+    # split over the K generators (ceil)
+    paper = {(t.method, t.dataset): t for t in every_profile_plan["paper"]}
+    expect = {"ring8_mgan": 128, "grid25": 20, "ring8_mdgan": 63, "gm9": 15, "deligan_uni": 50, "deligan_bimodal": 25}
+    for dataset, per_gen in expect.items():
+        mgan, gan = paper[("mgan", dataset)].params, paper[("gan", dataset)].params
+        assert mgan["fake_batch_size"] == per_gen
+        if dataset != "ring8_mgan":
+            assert per_gen == -(-gan["fake_batch_size"] // mgan["n_generators"])
+    default = {(t.method, t.dataset): t for t in every_profile_plan["default"]}
+    assert default[("mgan", "grid25")].params["fake_batch_size"] == 128  # Table 3: 128 per generator
+
+
+OWN_SUITE = MINIMAL.replace("methods: [gan, oracle]", "methods: [gan, gmgan_static, mgan, oracle]").replace(
+    '''      - methods: [gan]
+        datasets: [grid25]
+        steps: 50''', '''      - datasets: [grid25]
+        params: {z_dim: 2, fake_batch_size: 100}
+        note: "a dataset protocol"
+      - methods: [gmgan_static]
+        params: {z_dim: 7, n_gaussians: 4}
+        note: "names gmgan"
+      - methods: [gan]
+        datasets: [grid25]
+        steps: 50''')
+
+
+def test_an_override_naming_the_method_still_sets_its_own_fields(tmp_path):
+    by = {t.method: t for t in build_plan(load_suite(write_suite(tmp_path, OWN_SUITE)), "paper").trials}
+    assert by["gan"].params["z_dim"] == 2 and by["gan"].params["fake_batch_size"] == 100
+    assert by["gmgan_static"].params["z_dim"] == 7 and by["gmgan_static"].params["n_gaussians"] == 4
+    assert by["gmgan_static"].params["fake_batch_size"] == 100  # batches are the protocol's
+    assert by["mgan"].params["n_generators"] == 25 and by["mgan"].params["fake_batch_size"] == 4  # ceil(100/25)
+    assert any("keeps its own z_dim" in n for n in by["gmgan_static"].overrides)
+    assert any("split over its K = 25 components: 4 each" in n for n in by["mgan"].overrides)
+    default = {t.method: t for t in build_plan(load_suite(write_suite(tmp_path, OWN_SUITE)), "default").trials}
+    assert default["gmgan_static"].params["z_dim"] == 100 and default["gmgan_static"].params["n_gaussians"] == 25

@@ -59,8 +59,10 @@ def _notes(data) -> list[str]:
                  "[0, K], % HQ in [0, 100], divergences ≥ 0] over seeds at each trial's final evaluation step; "
                  f"best (rank 1) in bold, ≈ where Welch's t-test does not find it better than the runner-up "
                  f"(p ≥ {ALPHA}, or n < 2); only completed trials enter a cell and the trials column counts the "
-                 "diverged/failed ones; oracle/collapsed are calibration rows, never ranked; cost columns: "
-                 "parameters, mean wall time per trial, training steps per second")
+                 "diverged/failed ones; oracle/collapsed are calibration rows, never ranked; methods that train on "
+                 "the class labels (‡) are ranked only among themselves; † marks a method whose parameters depart "
+                 "from its paper's (each board's footnotes say how); cost columns: parameters, mean wall time per "
+                 "trial, training steps per second")
     return list(dict.fromkeys(notes))
 
 
@@ -95,8 +97,9 @@ def build_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
     groups = _groups(data)
     notes = _notes(data)
 
-    boards = leaderboard.dataset_boards(summary, counts, stats.costs(data), order, hib)
-    gboards = leaderboard.group_boards(stats.group_ranks(summary, groups), groups, order)
+    info = stats.method_info(data)
+    boards = leaderboard.dataset_boards(summary, counts, stats.costs(data), order, hib, info)
+    gboards = leaderboard.group_boards(stats.group_ranks(summary, groups), groups, order, info)
     atomic_write(out_dir / "leaderboard.csv", lambda tmp: summary.to_csv(tmp, index=False))
     _write_text(out_dir / "leaderboard.md", leaderboard.to_markdown(boards + gboards, notes))
     boards_html, groups_html = leaderboard.to_html(boards), leaderboard.to_html(gboards)

@@ -40,6 +40,17 @@ def dataset_modes(data: RunData) -> dict[str, dict]:
     return out
 
 
+def method_labels(data: RunData) -> dict[str, str]:
+    """method -> its name as the tables show it: † if its params depart from its paper's on some dataset, ‡ if it
+    trains on labels (stats.method_info, from the hparams)."""
+    from bench.report.leaderboard import marked
+    from bench.report.stats import method_info
+
+    info = method_info(data)
+    return {m: marked(m, "x" if any(g["paper_departure"]) else "", bool(g["uses_labels"].any()))
+            for m, g in info.groupby("method")}
+
+
 def method_order(methods) -> list[str]:
     methods = sorted(set(methods))
     return [m for m in methods if m not in REFERENCE_METHODS] + [m for m in REFERENCE_METHODS if m in methods]
@@ -52,6 +63,7 @@ def samples_figure(data: RunData, out_dir: Path) -> list[Path]:
     modes = dataset_modes(data)
     datasets = sorted(set(s["dataset"]))
     methods = method_order(s["method"])
+    names = method_labels(data)
     fig, axes = plt.subplots(len(datasets), len(methods), figsize=(2.3 * len(methods), 2.3 * len(datasets)),
                              squeeze=False)
     status = data.trials.set_index("trial_id")["status"]
@@ -66,7 +78,7 @@ def samples_figure(data: RunData, out_dir: Path) -> list[Path]:
             sub = s[(s["dataset"] == dataset) & (s["method"] == method)]
             ax.set_xticks([]), ax.set_yticks([])
             if i == 0:
-                ax.set_title(method, fontsize=9)
+                ax.set_title(names.get(method, method), fontsize=9)
             if j == 0:
                 ax.set_ylabel(dataset, fontsize=9)
             if mode is not None:
@@ -157,7 +169,8 @@ def coverage_figure(summary: pd.DataFrame, data: RunData, out_dir: Path) -> list
         ax.bar(range(len(g)), g["mean"], yerr=g["std"].fillna(0), color=colors, capsize=2)
         if dataset in modes:
             ax.axhline(len(modes[dataset]["means"]), color="tab:red", ls="--", lw=1, label="true modes")
-        ax.set_xticks(range(len(g)), g.index, rotation=70, fontsize=7)
+        names = method_labels(data)
+        ax.set_xticks(range(len(g)), [names.get(m, m) for m in g.index], rotation=70, fontsize=7)
         ax.set_title(dataset, fontsize=9)
     axes[0][0].set_ylabel("modes covered (3σ, 2,500 samples)")
     fig.tight_layout()
@@ -173,6 +186,7 @@ def components_figure(data: RunData, out_dir: Path) -> list[Path]:
     modes = dataset_modes(data)
     datasets = sorted(set(s["dataset"]))
     methods = method_order(s["method"])
+    names = method_labels(data)
     fig, axes = plt.subplots(len(datasets), len(methods), figsize=(2.3 * len(methods), 2.3 * len(datasets)),
                              squeeze=False)
     for i, dataset in enumerate(datasets):
@@ -180,7 +194,7 @@ def components_figure(data: RunData, out_dir: Path) -> list[Path]:
             ax = axes[i, j]
             ax.set_xticks([]), ax.set_yticks([])
             if i == 0:
-                ax.set_title(method, fontsize=9)
+                ax.set_title(names.get(method, method), fontsize=9)
             if j == 0:
                 ax.set_ylabel(dataset, fontsize=9)
             sub = s[(s["dataset"] == dataset) & (s["method"] == method)]
@@ -239,19 +253,39 @@ def qd_figure(data: RunData, out_dir: Path) -> list[Path]:
     return save(fig, out_dir / "quality_diversity")
 
 
+def heatmap_tables(summary: pd.DataFrame) -> dict[str, tuple[str, pd.DataFrame]]:
+    """stem -> (title, mean rank table method label × dataset): the unsupervised methods, and apart from them the
+    methods that train on labels (each ranked within its own group by stats.summarise)."""
+    r = summary[~summary["is_reference"] & summary["rank"].notna()]
+    if "uses_labels" not in r:
+        r = r.assign(uses_labels=False, method_label=r["method"])
+    out = {}
+    for labels, stem, title in ((False, "rank_heatmap", "Rank heat map, unsupervised methods (lower is better)"),
+                                (True, "rank_heatmap_labels", "Rank heat map, methods using class labels ‡, "
+                                                              "ranked among themselves")):
+        part = r[r["uses_labels"] == labels]
+        if part.empty:
+            continue
+        table = part.groupby(["method", "dataset"])["rank"].mean().unstack()
+        table = table.loc[table.mean(axis=1).sort_values().index]
+        # one row per method, marked † if its params depart from its paper's on any dataset shown
+        label = part.groupby("method")["method_label"].agg(lambda s: max(s, key=len))
+        out[stem] = (title, table.rename(index=label.to_dict()))
+    return out
+
+
 def rank_heatmap(summary: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Mean rank over each dataset's metrics, methods × datasets (lower is better; references are unranked)."""
+    """Mean rank over each dataset's metrics, methods × datasets (lower is better; references are unranked). The
+    unsupervised methods get one map; methods that train on labels (ranked among themselves) a second one."""
     import seaborn as sns
 
-    r = summary[~summary["is_reference"] & summary["rank"].notna()]
-    if r.empty:
-        return []
-    table = r.groupby(["method", "dataset"])["rank"].mean().unstack()
-    table = table.loc[table.mean(axis=1).sort_values().index]
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * table.shape[1], 0.9 + 0.35 * table.shape[0]))
-    sns.heatmap(table, annot=True, fmt=".1f", cmap="viridis_r", cbar_kws={"label": "mean rank over metrics"}, ax=ax,
-                annot_kws={"fontsize": 7})
-    ax.set_xlabel(""), ax.set_ylabel("")
-    ax.set_title("Rank heat map (lower is better)", fontsize=10)
-    fig.tight_layout()
-    return save(fig, out_dir / "rank_heatmap")
+    paths = []
+    for stem, (title, table) in heatmap_tables(summary).items():
+        fig, ax = plt.subplots(figsize=(1.2 + 1.1 * table.shape[1], 0.9 + 0.35 * table.shape[0]))
+        sns.heatmap(table, annot=True, fmt=".1f", cmap="viridis_r", cbar_kws={"label": "mean rank over metrics"},
+                    ax=ax, annot_kws={"fontsize": 7})
+        ax.set_xlabel(""), ax.set_ylabel("")
+        ax.set_title(title, fontsize=10)
+        fig.tight_layout()
+        paths += save(fig, out_dir / stem)
+    return paths

@@ -22,6 +22,27 @@ class RunData:
     images: pd.DataFrame  # image grids (PNG bytes), image datasets only
 
 
+def _repair(run_dir: Path) -> None:
+    """A merged table that cannot be read (e.g. truncated by a full disk) is rebuilt from the run's parts/, which
+    hold every trial's rows; the damaged file is kept as <name>.damaged. Says so on stderr."""
+    import sys
+
+    from bench.results import damaged_tables, rebuild_merged
+
+    damaged = damaged_tables(run_dir)
+    if not damaged:
+        return
+    what = "; ".join(f"{run_dir / name} ({why.splitlines()[0][:160]})" for name, why in damaged.items())
+    try:
+        kept = rebuild_merged(run_dir)
+    except (FileNotFoundError, OSError) as e:
+        raise UserError(f"damaged run table: {what}. It cannot be rebuilt here ({e}); every trial's rows live in "
+                        f"{run_dir / 'parts'}/, and `python -c \"from bench.results import merge_parts; "
+                        f"merge_parts('{run_dir}')\"` merges them once the damaged file is moved away") from None
+    print(f"bench report: damaged run table: {what}; rebuilt the merged tables from {run_dir / 'parts'}/ (the "
+          f"damaged file kept as {', '.join(str(p.name) for p in kept.values())})", file=sys.stderr)
+
+
 def load_runs(run_dirs: list[Path]) -> RunData:
     runs, trials, metrics, samples, images = [], [], [], [], []
     for d in run_dirs:
@@ -31,6 +52,7 @@ def load_runs(run_dirs: list[Path]) -> RunData:
                 if (d / "run.json").exists() else ""
             raise UserError(f"{d}: not a run folder: no trials.parquet{hint}. A run folder is "
                             "ROOT/<suite>/<run_id>/ as printed by `bench run`")
+        _repair(d)
         r = read_run(d)
         runs.append(r["run"])
         trials.append(r["trials"].assign(run_id=d.name))

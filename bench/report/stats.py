@@ -4,13 +4,15 @@ Per (dataset, method, metric): mean ± sample std (ddof 1) and a 95 % Student-t 
 mean ± t_{0.975, n−1}·std/√n, clipped to the range the metric can take on that dataset (`Metric.bounds`, as
 recorded in each trial's hparams: modes in [0, K], % HQ in [0, 100], divergences ≥ 0), so no interval shows
 an impossible value; a rank per metric by its `higher_is_better` among non-reference methods
-(reference rows are calibration, never ranked); for the best method, Welch's t-test against the runner-up
+(reference rows are calibration, never ranked; methods that train on class labels are ranked only among
+themselves, so the unsupervised ranking never includes them); for the best method, Welch's t-test against the runner-up
 (`p_vs_next`): a best that is not significantly better (p ≥ 0.05) is marked. Only completed trials enter
 the statistics; diverged and failed trials are counted beside them. Per-class / per-component rows
 (subset ≠ "all") and σ-sweep rows never enter these numbers.
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -21,8 +23,41 @@ from bench.report.load import REFERENCE_METHODS, RunData
 
 CI_LEVEL = 0.95
 ALPHA = 0.05  # Welch's t-test level for "the best is significantly better than the runner-up"
-TIDY_COLUMNS = ["dataset", "method", "metric", "n", "mean", "std", "ci_low", "ci_high", "rank", "higher_is_better",
-                "is_reference", "p_vs_next", "n_diverged", "n_failed", "step"]
+TIDY_COLUMNS = ["dataset", "method", "metric", "n", "mean", "std", "ci_low", "ci_high", "rank", "rank_group",
+                "method_label", "higher_is_better", "is_reference", "uses_labels", "paper_departure", "p_vs_next",
+                "n_diverged", "n_failed", "step"]
+UNSUPERVISED, SUPERVISED = "unsupervised", "uses labels"  # rank groups: a method that trains on labels is ranked
+#                                                            only among such methods (from its needs_labels)
+
+
+def _hparams(text) -> dict:
+    try:
+        return json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        return {}
+
+
+def method_info(data: RunData) -> pd.DataFrame:
+    """(dataset, method) -> uses_labels and paper_departure, derived from each trial's recorded hparams:
+    `needs_labels` (the method's class attribute, recorded by the trial; the registry's for a trial that never
+    started) and the departures of its params from the method's paper-defining defaults
+    (`bench.suites.paper_departures`), joined with "; " (several distinct parameter sets: each listed once)."""
+    from bench.registry import METHODS
+    from bench.suites import paper_departures
+
+    rows = {}
+    for dataset, method, text in zip(data.trials["dataset"], data.trials["method"], data.trials["hparams"]):
+        hp = _hparams(text)
+        labels = hp.get("needs_labels")
+        if labels is None:
+            labels = bool(METHODS.get(method).needs_labels) if method in METHODS else False
+        deps = paper_departures(method, hp.get("params") or {})
+        info = rows.setdefault((dataset, method), {"uses_labels": False, "deps": []})
+        info["uses_labels"] = info["uses_labels"] or bool(labels)
+        info["deps"] += [d for d in deps if d not in info["deps"]]
+    return pd.DataFrame([{"dataset": d, "method": m, "uses_labels": v["uses_labels"],
+                          "paper_departure": "; ".join(v["deps"])} for (d, m), v in rows.items()],
+                        columns=["dataset", "method", "uses_labels", "paper_departure"])
 
 
 def final_values(data: RunData, subset: str = "all") -> pd.DataFrame:
@@ -111,9 +146,19 @@ def summarise(data: RunData, higher_is_better: dict[str, bool]) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=["dataset", "method", "metric", "n", "mean", "std", "ci_low", "ci_high", "step"])
     out["higher_is_better"] = out["metric"].map(higher_is_better)
     out["is_reference"] = out["method"].isin(REFERENCE_METHODS)
+    info = method_info(data).set_index(["dataset", "method"])
+    keys = list(zip(out["dataset"], out["method"]))
+    out["uses_labels"] = [bool(info.loc[k, "uses_labels"]) if k in info.index else False for k in keys]
+    out["paper_departure"] = [info.loc[k, "paper_departure"] if k in info.index else "" for k in keys]
+    from bench.report.leaderboard import marked
+
+    out["method_label"] = [marked(m, d, u) for m, d, u in zip(out["method"], out["paper_departure"], out["uses_labels"])]
+    out["rank_group"] = np.where(out["is_reference"], "reference",
+                                 np.where(out["uses_labels"], SUPERVISED, UNSUPERVISED))
     out["rank"] = np.nan
     out["p_vs_next"] = np.nan
-    for (dataset, metric), g in out[~out["is_reference"]].groupby(["dataset", "metric"]):
+    # Ranks and the runner-up test within each rank group: labels never compete with unsupervised methods.
+    for (dataset, metric, _), g in out[~out["is_reference"]].groupby(["dataset", "metric", "rank_group"]):
         asc = not higher_is_better.get(metric, False)
         out.loc[g.index, "rank"] = g["mean"].rank(ascending=asc, method="min")
         order = g.sort_values("mean", ascending=asc)
@@ -126,7 +171,8 @@ def summarise(data: RunData, higher_is_better: dict[str, bool]) -> pd.DataFrame:
     for col in ("diverged", "failed"):
         out[f"n_{col}"] = [int(counts.loc[(d, m), col]) if (d, m) in counts.index else 0
                            for d, m in zip(out["dataset"], out["method"])]
-    return out[TIDY_COLUMNS].sort_values(["dataset", "metric", "is_reference", "rank", "method"]).reset_index(drop=True)
+    return out[TIDY_COLUMNS].sort_values(["dataset", "metric", "is_reference", "uses_labels", "rank", "method"]) \
+        .reset_index(drop=True)
 
 
 def trial_counts(data: RunData) -> pd.DataFrame:
@@ -151,12 +197,14 @@ def costs(data: RunData) -> pd.DataFrame:
 
 def group_ranks(summary: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame:
     """Mean rank per (group, method, metric) over the group's datasets where the method was ranked, with the
-    number of datasets behind it (n_datasets)."""
+    number of datasets behind it (n_datasets) and its rank group (methods using labels are ranked apart)."""
     rows = []
     ranked = summary[~summary["is_reference"] & summary["rank"].notna()]
+    if "rank_group" not in ranked:
+        ranked = ranked.assign(rank_group=UNSUPERVISED)
     for group, datasets in groups.items():
         g = ranked[ranked["dataset"].isin(datasets)]
-        for (method, metric), gm in g.groupby(["method", "metric"]):
+        for (method, metric, rank_group), gm in g.groupby(["method", "metric", "rank_group"]):
             rows.append({"group": group, "method": method, "metric": metric, "mean_rank": gm["rank"].mean(),
-                         "n_datasets": gm["dataset"].nunique(), "of": len(datasets)})
-    return pd.DataFrame(rows, columns=["group", "method", "metric", "mean_rank", "n_datasets", "of"])
+                         "n_datasets": gm["dataset"].nunique(), "of": len(datasets), "rank_group": rank_group})
+    return pd.DataFrame(rows, columns=["group", "method", "metric", "mean_rank", "n_datasets", "of", "rank_group"])

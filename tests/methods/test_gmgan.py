@@ -37,12 +37,12 @@ def test_static_latent_starts_as_algorithm_1():
     m, _ = build("gmgan_static", dataset="grid25")
     assert m.n_components == 25  # K = the dataset's classes
     mu, a = m.latent.means.detach(), m.latent.scales.detach()
-    assert mu.shape == (25, 256)
+    assert mu.shape == (25, 100)  # d = 100, GM-GAN's own latent (§4)
     assert mu.abs().max().item() <= 0.1  # U[−c, c], c = 0.1
-    # U[−0.1, 0.1]: variance 0.01/3; 6,400 draws -> relative std of the sample variance ≈ 1.6 %; 8 % is 5 std.
+    # U[−0.1, 0.1]: variance 0.01/3; 2,500 draws -> relative std of the sample variance ≈ 1.8 %; 8 % is 4.4 std.
     assert mu.var().item() == pytest.approx(0.01 / 3, rel=0.08)
     assert torch.allclose(a, torch.full_like(a, math.sqrt(0.15)))  # Σ_k = 0.15·I is a variance: A_k = √0.15·I
-    assert torch.allclose(m.latent.covariances()[0], 0.15 * torch.eye(256))
+    assert torch.allclose(m.latent.covariances()[0], 0.15 * torch.eye(100))
 
 
 @pytest.mark.parametrize("name", VARIANTS)
@@ -77,7 +77,7 @@ def test_sample_shapes_and_component_range(name):
 
 def test_n_gaussians_overrides_the_class_count():
     m, _ = build("gmgan_static", n_gaussians=3)
-    assert m.n_components == 3 and m.latent.means.shape == (3, 256)
+    assert m.n_components == 3 and m.latent.means.shape == (3, 100)
 
 
 # -- which parameters move -----------------------------------------------------------------------------------

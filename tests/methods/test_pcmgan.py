@@ -42,7 +42,7 @@ def test_latent_posterior_equals_scipy_on_hand_made_gaussians(cov):
 @pytest.mark.parametrize("cov", ["diag", "full"])
 def test_log_density_at_d256_equals_torch_distributions_in_float64(cov):
     # Eq. 3's densities (expanded quadratic / LU of A_k, float32) vs MultivariateNormal on A Aᵀ in float64
-    pcm, _ = build("pcmgan", dataset="grid25", cov=cov)
+    pcm, _ = build("pcmgan", dataset="grid25", cov=cov, z_dim=256)
     with torch.no_grad():
         if cov == "diag":
             pcm.latent.scales.mul_(torch.rand(25, 256) + 0.5)
