@@ -94,6 +94,11 @@ def check_writable(out_root: Path) -> None:
     fix = "pass --out with a folder you can write to (e.g. --out results)"
     if out_root.exists() and not out_root.is_dir():
         raise UserError(f"--out {out_root}: is not a writable folder (it is a file); {fix}")
+    created = []  # folders this check makes, removed again: bad input elsewhere must leave nothing behind
+    p = out_root
+    while not p.exists() and p != p.parent:
+        created.append(p)
+        p = p.parent
     try:
         out_root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out_root):
@@ -101,6 +106,12 @@ def check_writable(out_root: Path) -> None:
     except OSError as e:
         raise UserError(f"--out {out_root}: is not a writable folder: cannot create it or write in it "
                         f"({e.strerror or e}); {fix}") from None
+    finally:
+        for d in created:  # deepest first
+            try:
+                d.rmdir()
+            except OSError:
+                break
 
 
 def run_json(plan: RunPlan, opts: SweepOptions, run_id: str, status: str, **extra) -> dict:

@@ -96,8 +96,7 @@ def _is(ext: str):
 
 
 def _kid(ext: str, n_real: int):
-    # equal-sized sets: n_real = the generated count (n_real unless a profile capped the samples)
-    return lambda feats, ctx: kid_from_features(feats.get(ext), ctx.real_subset(ext, "train", min(n_real, feats.n)))
+    return lambda feats, ctx: kid_from_features(feats.get(ext), ctx.real_subset(ext, "train", n_real))
 
 
 def _pr(ext: str, which: str, n_real: int):
