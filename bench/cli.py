@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="from_run", type=Path, metavar="RUN_DIR",
                      help="re-run exactly what RUN_DIR/run.json recorded (its resolved suite and selection) "
                           "in a new run folder")
-    run.add_argument("--profile", help="smoke | default | paper (default: default)")
+    run.add_argument("--profile", help="smoke | default | paper, or a profile the suite adds (default: default)")
     run.add_argument("--methods", help="comma-separated subset of methods (default: the suite's)")
     run.add_argument("--datasets", help="comma-separated subset of datasets (default: the suite's)")
     run.add_argument("--seeds", type=int, help="number of seeds: runs seeds 0..N-1 (default: the profile's)")
@@ -176,7 +176,7 @@ def _replay(args) -> tuple:
 
 
 def cmd_run(args, argv: list[str]) -> int:
-    from bench.suites import PROFILES, build_plan, load_suite
+    from bench.suites import build_plan, load_suite
     from bench.sweep import SweepOptions, check_writable, run_sweep
 
     for flag, value in (("--cpus-per-trial", args.cpus_per_trial), ("--gpus-per-trial", args.gpus_per_trial)):
@@ -193,9 +193,9 @@ def cmd_run(args, argv: list[str]) -> int:
         if args.suite is None:
             raise UserError("bench run: give --suite NAME (available: see `bench list suites`) or --from RUN_DIR")
         profile = args.profile or "default"
-        if profile not in PROFILES:
-            raise UserError(f"--profile {profile!r}: choose one of {', '.join(PROFILES)}")
         cfg = load_suite(args.suite)
+        if profile not in cfg.profiles:
+            raise UserError(f"--profile {profile!r}: suite {cfg.name!r} has profiles {', '.join(cfg.profiles)}")
         plan = build_plan(cfg, profile, methods=args.methods, datasets=args.datasets, seeds=args.seeds)
         selection = {"suite": args.suite, "methods": args.methods, "datasets": args.datasets, "seeds": args.seeds}
         out = Path(args.out or "results")

@@ -9,17 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from bench.errors import UserError
 from bench.registry import DATASETS, METHODS, METRICS
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
-PROFILES = ("smoke", "default", "paper")
-ProfileName = Literal["smoke", "default", "paper"]
+PROFILES = ("smoke", "default", "paper")  # every suite defines these; it may add its own named profiles
+PROFILE_NAME = r"^[a-z][a-z0-9_]*$"
 
 
 class _Strict(BaseModel):
@@ -82,7 +82,7 @@ class SuiteConfig(_Strict):
     metrics: list[str]
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-method params, every profile
     resources: Resources = Resources()
-    profiles: dict[ProfileName, Profile]
+    profiles: dict[Annotated[str, StringConstraints(pattern=PROFILE_NAME)], Profile]
     hparams_note: str = "Hyper-parameters are each paper's defaults, untuned."
     dataset_groups: dict[str, list[str]] = Field(default_factory=dict)  # report: leaderboards over groups
 
@@ -118,7 +118,7 @@ class TrialSpec(_Strict):
 
 class RunPlan(_Strict):
     suite: SuiteConfig
-    profile: ProfileName
+    profile: str
     trials: list[TrialSpec]
 
     @property
@@ -399,7 +399,7 @@ def _all_methods_layer(method: str, ov: Override, k: int | None) -> tuple[dict, 
 def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, datasets=None,
                seeds: int | None = None) -> RunPlan:
     if profile not in cfg.profiles:
-        raise UserError(f"unknown profile {profile!r}; available: {', '.join(PROFILES)}")
+        raise UserError(f"unknown profile {profile!r} of suite {cfg.name!r}; available: {', '.join(cfg.profiles)}")
     prof = cfg.profiles[profile]
     method_names = _split_names(methods, METHODS, "--methods") or prof.methods or cfg.methods
     dataset_names = _split_names(datasets, DATASETS, "--datasets") or prof.datasets or cfg.datasets
