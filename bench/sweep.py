@@ -190,6 +190,7 @@ def _trainable(config: dict) -> None:
         hp = json.loads(out.trial["hparams"])
         hp["device_note"] = note
         out.trial["hparams"] = json.dumps(hp, sort_keys=True)
+    out.trial["variant"] = spec.variant  # the plan's variant (None without): the report tells variants apart
     write_trial_part(run_dir, out.trial, out.metrics, out.samples, out.images)
     ck = part_dir(run_dir, spec.trial_id) / "checkpoint.pt"
     if ck.exists() and out.status != "failed":
@@ -314,7 +315,7 @@ def _record_lost_trials(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, err
                "error": errors[spec.trial_id],
                "steps": 0, "wall_s": 0.0, "device": "", "node_id": "", "n_params": 0,
                "hparams": spec.model_dump_json(), "config_hash": plan.config_hash,
-               "code_version": code_version(), "started_at": now, "finished_at": now}
+               "code_version": code_version(), "started_at": now, "finished_at": now, "variant": spec.variant}
         write_trial_part(run_dir, row, [], [])
 
 
