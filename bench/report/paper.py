@@ -29,6 +29,10 @@ def paper_vs_ours(data: RunData, numbers=None) -> pd.DataFrame:
     numbers = load_paper_numbers() if numbers is None else numbers
     fv = final_values(data)
     protos = {tid: set(_protocols(hp)) for tid, hp in zip(data.trials["trial_id"], data.trials["hparams"])}
+    # The registered method of each trial (`method` may be a variant's label, `mdgan [S1/4]`: load.py); a paper
+    # row names the method, and its protocol tag (e.g. mdgan-stacked-S1/4) picks the variant's trials.
+    base = data.trials["base_method"] if "base_method" in data.trials else data.trials["method"]
+    fv = fv.assign(method=fv["trial_id"].map(dict(zip(data.trials["trial_id"], base))).fillna(fv["method"]))
     rows = []
     for n in numbers:
         ours = fv[(fv["dataset"] == n.dataset) & (fv["method"] == n.method) & (fv["metric"] == n.metric)]
