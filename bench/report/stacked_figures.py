@@ -17,7 +17,7 @@ from bench.report.figures import method_order, save  # noqa: E402
 from bench.report.load import RunData  # noqa: E402
 
 METRICS = (("stacked_modes", "modes hit (of 1,000; higher is better)"),
-           ("stacked_kl", "KL(p_gen ‖ uniform) (lower is better)"))
+           ("stacked_kl", "KL(p_gen || uniform) (lower is better)"))
 NO_VARIANT = "–"  # the bar of a trial run without a variant
 
 
@@ -40,11 +40,10 @@ def stacked_table(data: RunData) -> pd.DataFrame:
     return out.rename(columns={"count": "n"})[cols]
 
 
-def _variant_order(data: RunData, present) -> list[str]:
-    """Variants in the order the trials list them (the profile's order: B, S1/2, S1/4), then any others."""
-    seen = [v for v in data.trials.get("variant", pd.Series(dtype=object)).dropna() if v in set(present)]
-    order = list(dict.fromkeys(seen))
-    return order + sorted(set(present) - set(order))
+def _variant_order(present) -> list[str]:
+    """The trials without a variant first, then the variants sorted by name (B, S1/2, S1/4)."""
+    present = set(present)
+    return ([NO_VARIANT] if NO_VARIANT in present else []) + sorted(present - {NO_VARIANT})
 
 
 def stacked_figure(data: RunData, out_dir: Path) -> list[Path]:
@@ -53,7 +52,7 @@ def stacked_figure(data: RunData, out_dir: Path) -> list[Path]:
     if table.empty:
         return []
     datasets = sorted(set(table["dataset"]))
-    variants = _variant_order(data, table["variant"])
+    variants = _variant_order(table["variant"])
     colors = dict(zip(variants, plt.get_cmap("tab10").colors))
     methods_all = method_order(table["method"])
     panel_w = max(3.5, 0.25 * len(methods_all) * len(variants) + 1.5)  # inches: room for every bar
@@ -78,7 +77,7 @@ def stacked_figure(data: RunData, out_dir: Path) -> list[Path]:
                 ax.axhline(1000, color="tab:red", ls="--", lw=0.8)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=max(1, len(labels)), fontsize=8, title="D size (variant)",
-               title_fontsize=8, bbox_to_anchor=(0.5, 1.08))
+               title_fontsize=8, bbox_to_anchor=(0.5, 1.12))
     fig.text(0.5, -0.02, "final evaluation; bars: mean over seeds, error bars ± std (none for one seed); dashed: "
              "1,000 classes", ha="center", fontsize=7)
     fig.tight_layout()
