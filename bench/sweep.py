@@ -220,13 +220,13 @@ def _progress_callback(total: int, opts: SweepOptions, t0: float):
             self.done[status] = self.done.get(status, 0) + 1
             spec = trial.config["spec"]
             note = f"; {result['device_note']}" if result.get("device_note") else ""
-            self._line(trials, f"   ({spec['method']} on {spec['dataset']}, seed {spec['seed']}: {status}, "
+            self._line(trials, f"   ({_who(spec)}: {status}, "
                                f"{result.get('wall_s', 0):.1f}s{note})", ended=trial)
 
         def on_trial_error(self, iteration, trials, trial, **info):
             self.done["failed"] += 1
             spec = trial.config["spec"]
-            self._line(trials, f"   ({spec['method']} on {spec['dataset']}, seed {spec['seed']}: worker error)",
+            self._line(trials, f"   ({_who(spec)}: worker error)",
                        ended=trial)
 
         def on_step_end(self, iteration, trials, **info):
@@ -299,6 +299,12 @@ def _run_ray(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, opts: SweepOpt
         if r.error is not None:
             errors[TrialSpec.model_validate(r.config["spec"]).trial_id] = f"{type(r.error).__name__}: {r.error}"
     _record_lost_trials(todo, run_dir, plan, errors)
+
+
+def _who(spec: dict) -> str:
+    """A trial in the progress lines: method (and its variant), dataset, seed."""
+    variant = f" [{spec['variant']}]" if spec.get("variant") else ""
+    return f"{spec['method']}{variant} on {spec['dataset']}, seed {spec['seed']}"
 
 
 def _record_lost_trials(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, errors: dict[str, str]) -> None:
