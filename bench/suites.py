@@ -64,6 +64,9 @@ class Profile(Schedule):
     n_evals: int | None = Field(default=5, ge=1)
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-method params for this profile
     overrides: list[Override] = Field(default_factory=list)
+    # Run only the (method, dataset) pairs that some override with a `protocol` tag covers (a paper profile whose
+    # protocols each name their own methods and datasets; the rest of the cross product is no paper's experiment).
+    protocol_pairs_only: bool = False
     description: str = ""
 
 
@@ -434,6 +437,8 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                     notes.append(ov.note or json.dumps(ov.model_dump(exclude_defaults=True), sort_keys=True))
                     if ov.protocol and ov.protocol not in protocols:
                         protocols.append(ov.protocol)
+            if prof.protocol_pairs_only and not protocols:
+                continue
             # K: what the method-named layers (and its defaults) say, else the dataset's classes (k_field None).
             named = {}
             for layer in layers:
@@ -457,4 +462,7 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                     steps=schedule["steps"], eval_steps=evals, checkpoint_every=schedule["checkpoint_every"],
                     params=params, metrics=list(prof.metrics or cfg.metrics), overrides=notes, protocols=protocols,
                     metric_samples=dict(prof.metric_samples)))
+    if not trials and prof.protocol_pairs_only:
+        raise UserError(f"{where}: no (method, dataset) pair of --methods / --datasets is in one of the profile's "
+                        f"protocols (its overrides with a `protocol:` tag); see suites/{cfg.name}.yaml")
     return RunPlan(suite=cfg, profile=profile, trials=trials)
