@@ -71,7 +71,7 @@ def _provenance(runs: list[dict], trials: pd.DataFrame) -> str:
 
 
 def _paper_section(table: pd.DataFrame) -> str:
-    seen = table[table["status"] != "not run"]
+    seen = table[table["status"].isin(("compared", "protocol differs"))]
     counts = table["status"].value_counts().to_dict()
     summary = " · ".join(f"{v} {k}" for k, v in counts.items())
     if seen.empty:
