@@ -80,6 +80,9 @@ class Profile(Schedule):
     overrides: list[Override] = Field(default_factory=list)
     # name -> Variant: each (method, dataset, seed) trial runs once per variant (none: once, variant None)
     variants: dict[str, Variant] = Field(default_factory=dict)  # names checked in _check_names (VARIANT_NAME)
+    # Run only the (method, dataset) pairs that some override with a `protocol` tag covers (a paper profile whose
+    # protocols each name their own methods and datasets; the rest of the cross product is no paper's experiment).
+    protocol_pairs_only: bool = False
     description: str = ""
 
 
@@ -474,6 +477,8 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                     base_notes.append(ov.note or json.dumps(ov.model_dump(exclude_defaults=True), sort_keys=True))
                     if ov.protocol and ov.protocol not in base_protocols:
                         base_protocols.append(ov.protocol)
+            if prof.protocol_pairs_only and not base_protocols:
+                continue
             evals = eval_schedule(schedule["steps"], schedule["n_evals"], schedule["eval_every"])
             for variant in variant_names:
                 layers, notes, protocols = list(base_layers), list(base_notes), list(base_protocols)
@@ -493,6 +498,9 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                         steps=schedule["steps"], eval_steps=evals, checkpoint_every=schedule["checkpoint_every"],
                         params=params, metrics=list(prof.metrics or cfg.metrics), overrides=notes,
                         protocols=protocols, metric_samples=dict(prof.metric_samples), variant=variant))
+    if not trials and prof.protocol_pairs_only:
+        raise UserError(f"{where}: no (method, dataset) pair of --methods / --datasets is in one of the profile's "
+                        f"protocols (its overrides with a `protocol:` tag); see suites/{cfg.name}.yaml")
     return RunPlan(suite=cfg, profile=profile, trials=trials)
 
 
