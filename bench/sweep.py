@@ -190,7 +190,6 @@ def _trainable(config: dict) -> None:
         hp = json.loads(out.trial["hparams"])
         hp["device_note"] = note
         out.trial["hparams"] = json.dumps(hp, sort_keys=True)
-    out.trial["variant"] = spec.variant  # the plan's variant (None without): the report tells variants apart
     write_trial_part(run_dir, out.trial, out.metrics, out.samples, out.images)
     ck = part_dir(run_dir, spec.trial_id) / "checkpoint.pt"
     if ck.exists() and out.status != "failed":

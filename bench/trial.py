@@ -221,7 +221,7 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
     if threads:
         torch.set_num_threads(int(threads))
     row = {"trial_id": trial_id, "suite": spec.suite, "profile": spec.profile, "dataset": spec.dataset,
-           "method": spec.method, "seed": spec.seed, "status": "completed", "error": None, "steps": 0,
+           "method": spec.method, "seed": spec.seed, "variant": spec.variant, "status": "completed", "error": None, "steps": 0,
            "wall_s": 0.0, "device": str(device), "node_id": node_id, "n_params": 0, "hparams": "{}",
            "config_hash": config_hash, "code_version": code_version, "started_at": started,
            "finished_at": started}
