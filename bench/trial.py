@@ -288,13 +288,26 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
         row.update(status="diverged", error=str(e) if "step" in str(e) else f"{e} at step {step}", steps=step)
     except Exception as e:  # noqa: BLE001 - a failed trial is recorded, never raised
         tb = traceback.format_exc(limit=-3)
-        row.update(status="failed", error=f"{type(e).__name__}: {e}\n{tb}", steps=step)
+        row.update(status="failed", error=f"{type(e).__name__}: {e}{_oom_fix(e)}\n{tb}", steps=step)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the worker's next trial starts with the failed one's memory returned
     row["wall_s"] = elapsed_before + time.perf_counter() - t0
     row["finished_at"] = datetime.now(timezone.utc)
     if out.eval_protocol:
         hparams["evaluation_protocol"] = out.eval_protocol
     row["hparams"] = json.dumps(hparams, sort_keys=True, default=str)
     return out
+
+
+OOM_FIX = ("\nfix: this trial did not fit in its share of the GPU. Give each trial a larger fraction (e.g. "
+           "--gpus-per-trial 0.5 or 1 instead of 0.25, so fewer trials share a device) or lower the batch size or the "
+           "metric sample counts in the suite; then `bench run ... --resume` re-runs only the failed trials "
+           "(docs/cluster.md, 'Sizing a GPU fraction')")
+
+
+def _oom_fix(e: BaseException) -> str:
+    """The fix appended to a CUDA out-of-memory error (torch.OutOfMemoryError, or a RuntimeError saying so)."""
+    return OOM_FIX if isinstance(e, torch.OutOfMemoryError) or "CUDA out of memory" in str(e) else ""
 
 
 def _eval_into(out: TrialOutput, spec, trial_id, step, method, data, metrics, data_root=None) -> None:

@@ -113,6 +113,22 @@ def test_an_exception_ends_the_trial_as_failed_with_the_error(monkeypatch):
     assert out.trial["steps"] == 1 and out.metrics == []
 
 
+def test_a_cuda_out_of_memory_is_a_failed_trial_with_the_message_and_the_fix(monkeypatch):
+    from methods.gan import GAN
+
+    def oom(self, x, y=None):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 139.8 GiB total)")
+
+    monkeypatch.setattr(GAN, "train_step", oom)
+    out = run_trial(make_spec(steps=3))
+    err = out.trial["error"]
+    assert out.status == "failed" and err.startswith("OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB")
+    assert "--gpus-per-trial 0.5 or 1 instead of 0.25" in err and "--resume" in err
+    # any other failure gets no GPU advice
+    monkeypatch.setattr(GAN, "train_step", lambda self, x, y=None: (_ for _ in ()).throw(ValueError("bad")))
+    assert "gpus-per-trial" not in run_trial(make_spec(steps=3)).trial["error"]
+
+
 def test_resume_from_checkpoint_equals_uninterrupted(tmp_path, monkeypatch):
     spec = make_spec(steps=40, eval_steps=[10, 20, 30, 40], checkpoint_every=15)
     whole = run_trial(spec)
