@@ -64,14 +64,15 @@ class RngStream:
 
 
 class StackedParams:
-    """The parameters of S same-shaped modules as stacked leaf tensors (S, *shape), by the modules' own names.
-    `transposed` names are stored as (S, in, out) (the slice's transpose), the layout batched matmuls read fast."""
+    """The parameters of S same-shaped modules (all, or those `names`) as stacked leaf tensors (S, *shape), by the
+    modules' own names.    `transposed` names are stored as (S, in, out) (the slice's transpose), the layout batched matmuls read fast."""
 
-    def __init__(self, modules: Sequence[nn.Module], transposed: frozenset[str] = frozenset()):
+    def __init__(self, modules: Sequence[nn.Module], transposed: frozenset[str] = frozenset(),
+                 names: Sequence[str] | None = None):
         self.modules = list(modules)
         self.transposed = transposed
         self.tensors: dict[str, torch.Tensor] = {}
-        for name, _ in modules[0].named_parameters():
+        for name in names if names is not None else [n for n, _ in modules[0].named_parameters()]:
             per_seed = [dict(m.named_parameters())[name].detach() for m in modules]
             if name in transposed:
                 per_seed = [p.t() for p in per_seed]
@@ -92,8 +93,9 @@ class StackedParams:
     def write_back(self) -> None:
         """Copy every seed's slice into that seed's own module (for evaluation by the harness)."""
         for s, m in enumerate(self.modules):
-            for name, p in m.named_parameters():
-                p.copy_(self.seed_slice(name, s))
+            params = dict(m.named_parameters())
+            for name in self.tensors:
+                params[name].copy_(self.seed_slice(name, s))
 
 
 class StackedMLP:
