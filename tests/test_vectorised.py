@@ -201,3 +201,15 @@ def test_specs_must_differ_in_the_seed_only():
         run_trials_vectorised([a, make_spec(seed=1, steps=2, params={"lr": 1e-3})])
     with pytest.raises(UserError, match="repeated seeds"):
         run_trials_vectorised([a, a])
+
+
+@pytest.mark.parametrize("method", ["gan", "mgan"])
+def test_other_network_and_schedule_params_are_honoured(method):
+    """U(−1, 1) latents, tanh hidden layers, a scaled-tanh output and lr halving every 5 steps (MD-GAN's 2-D code's
+    choices) go through the stacked path too: 2 seeds, 12 steps, against each seed's separate trial."""
+    params = {**SMALL, "z_dist": "uniform", "hidden_act": "tanh", "g_out_scale": 6.0, "lr_halve_every": 5}
+    specs = [make_spec(method=method, seed=s, steps=12, eval_steps=[12], params=params) for s in (3, 4)]
+    outs, rec = run_stacked(specs)
+    assert rec["stack"].optimizers["G"].param_groups[0]["lr"] == pytest.approx(2e-4 / 4)  # halved at 5 and 10
+    for i, spec in enumerate(specs):
+        assert mismatches(i, outs[i], rec, *run_separate(spec)) == []
