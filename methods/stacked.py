@@ -24,6 +24,7 @@ networks (convolutions, batch norm) are not stacked: `Method.stack` returns None
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Callable, Sequence
 
 import torch
@@ -66,7 +67,8 @@ class RngStream:
 
 class StackedParams:
     """The parameters of S same-shaped modules (all, or those `names`) as stacked leaf tensors (S, *shape), by the
-    modules' own names.    `transposed` names are stored as (S, in, out) (the slice's transpose), the layout batched matmuls read fast."""
+    modules' own names. `transposed` names are stored as (S, in, out) (each slice the transpose of the module's
+    (out, in) weight), the layout the batched matmuls read fastest."""
 
     def __init__(self, modules: Sequence[nn.Module], transposed: frozenset[str] = frozenset(),
                  names: Sequence[str] | None = None):
@@ -150,13 +152,13 @@ class StackedMLP:
                 if w_name in p.transposed:  # (S, in, out)
                     x = torch.bmm(x, w) if bias is None else torch.baddbmm(bias, x, w)
                 else:  # one output: w (S, 1, in) -> (S, n, 1)
-                    x = OneOutput.apply(x, w, p[b_name] if b_name else torch.zeros(w.shape[0], 1))
+                    x = OneOutput.apply(x, w, p[b_name] if b_name else w.new_zeros(w.shape[0], 1))
             else:
                 x = item(x)
         return x
 
 
-class StackedStep:
+class StackedStep(ABC):
     """The training step of S seeds of one method as one model. Subclasses (in the method's own file) build the
     stacked players from the seeds' methods and implement `step`, reusing the method's loss functions.
 
@@ -227,9 +229,10 @@ class StackedStep:
             for part in parts:
                 part.write_back()
 
+    @abstractmethod
     def step(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, list[float]]:
-        """One training step of every seed on its real batch x[s] (x: (S, batch, d)); {loss name: [per seed]}."""
-        raise NotImplementedError
+        """One training step of every seed on its real batch x[s] (x: (S, batch, d)); {loss name: [per seed]},
+        the names and order of the method's `train_step`."""
 
 
 def per_seed_loss(fn: Callable[..., torch.Tensor], *stacked: torch.Tensor, **kw) -> torch.Tensor:

@@ -66,6 +66,32 @@ def run(variant: str, method: str, n_seeds: int, steps: int) -> tuple[float, flo
     return time.process_time() - c0, time.perf_counter() - t0
 
 
+TINY = {"batch_size": 2, "fake_batch_size": 1, "z_dim": 2, "g_hidden": (2, 2), "d_hidden": (2,)}
+
+
+def ceiling(method: str, seed_counts, steps: int) -> dict:
+    """What vectorising can remove at most: a step's per-op cost (the same step on 1-2-unit networks and batches,
+    `TINY`: dispatch, autograd and optimiser bookkeeping) is paid once for S seeds, its per-element work (draws,
+    matmuls, Adam on every weight) S times. Bound on the ratio: full / (full − overhead·(1 − 1/S))."""
+    from bench.data import build_dataset
+    from bench.registry import METHODS
+    from bench.suites import resolve_method_params
+
+    data, gen = build_dataset(DATASET, 0, "cpu"), torch.Generator().manual_seed(0)
+    cls = METHODS.get(method)
+    ms = {}
+    for label, extra in (("full", {}), ("overhead", TINY)):
+        m = cls(data.spec, cls.Params(**resolve_method_params(method, extra, where="vectorised_seeds")), "cpu")
+        for _ in range(5):
+            m.train_step(*data.batch(m.batch_size, gen))
+        c0 = time.process_time()
+        for _ in range(steps):
+            m.train_step(*data.batch(m.batch_size, gen))
+        ms[label] = 1e3 * (time.process_time() - c0) / steps
+    return {"ms_per_step": ms["full"], "overhead_ms_per_step": ms["overhead"],
+            "bound": {n: ms["full"] / (ms["full"] - ms["overhead"] * (1 - 1 / n)) for n in seed_counts}}
+
+
 def measure(methods=("gan", "mgan"), seed_counts=(3, 8), steps: int = 100, rounds: int = 5, log=print) -> dict:
     from bench.provenance import machine
 
@@ -77,6 +103,10 @@ def measure(methods=("gan", "mgan"), seed_counts=(3, 8), steps: int = 100, round
         f"load average {out['load_before'][0]:.2f} on {os.cpu_count()} cores")
     try:
         for method in methods:
+            c = out.setdefault("ceiling", {})[method] = ceiling(method, seed_counts, steps)
+            log(f"  {method}: {c['ms_per_step']:.2f} ms/step, of which per-op overhead {c['overhead_ms_per_step']:.2f} "
+                f"(the step on 1-2-unit networks): ratio bound " + ", ".join(
+                    f"S={n} {b:.2f}" for n, b in c["bound"].items()))
             for n in seed_counts:
                 for v in ("separate", "vectorised"):  # warm-up: imports, allocator, first-call paths
                     run(v, method, n, min(steps, 20))
