@@ -100,7 +100,7 @@ def run_trials_vectorised(specs: list[TrialSpec], *, config_hash: str = "", code
             seed.data, cls, seed.method, seed.metrics = build_trial(spec, hp, device, data_root)
             out.trial["n_params"] = seed.method.n_params()
             seed.batch_gen = torch.Generator().manual_seed(spec.seed)
-            streams.append(RngStream(torch.get_rng_state()))  # the stream its separate trial trains with
+            streams.append(RngStream.capture(device))  # the streams its separate trial trains with
         except Exception as e:  # noqa: BLE001 - recorded as its separate trial records it
             seed.stop("failed", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=-3)}", 0)
     group = [s for s in seeds if s.active]

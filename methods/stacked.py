@@ -50,19 +50,36 @@ def stackable_mlp(net: nn.Module) -> bool:
 
 class RngStream:
     """One seed's global-torch-RNG stream, kept between its draws: `draw(fn)` runs fn with the seed's state
-    swapped in and keeps the advanced state, so the draws are exactly those the seed's separate trial makes."""
+    swapped in and keeps the advanced state, so the draws are exactly those the seed's separate trial makes.
+    On a CUDA device the latents come from that device's generator: its state is kept and swapped too."""
 
-    def __init__(self, state: torch.Tensor):
+    def __init__(self, state: torch.Tensor, cuda_state: torch.Tensor | None = None, device=None):
         self.state = state.clone()
+        self.device = torch.device(device) if cuda_state is not None else None
+        self.cuda_state = None if cuda_state is None else cuda_state.clone()
+
+    @classmethod
+    def capture(cls, device="cpu") -> "RngStream":
+        """The global streams as they are now (right after a seed's method was built)."""
+        device = torch.device(device)
+        if device.type == "cuda":
+            return cls(torch.get_rng_state(), torch.cuda.get_rng_state(device), device)
+        return cls(torch.get_rng_state())
 
     def draw(self, fn: Callable[[], torch.Tensor]) -> torch.Tensor:
         outer = torch.get_rng_state()
+        outer_cuda = None if self.device is None else torch.cuda.get_rng_state(self.device)
         torch.set_rng_state(self.state)
+        if self.device is not None:
+            torch.cuda.set_rng_state(self.cuda_state, self.device)
         try:
             return fn()
         finally:
             self.state = torch.get_rng_state()
             torch.set_rng_state(outer)
+            if self.device is not None:
+                self.cuda_state = torch.cuda.get_rng_state(self.device)
+                torch.cuda.set_rng_state(outer_cuda, self.device)
 
 
 class StackedParams:

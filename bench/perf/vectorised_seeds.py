@@ -54,7 +54,7 @@ def build_seeds(method: str, n_seeds: int):
         seed_everything(s)
         data, _, m, _ = build_trial(spec, {}, "cpu")
         seeds.append((data, m, torch.Generator().manual_seed(s)))
-        streams.append(RngStream(torch.get_rng_state()))
+        streams.append(RngStream.capture())
     return seeds, streams
 
 
