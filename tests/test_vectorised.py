@@ -213,3 +213,29 @@ def test_other_network_and_schedule_params_are_honoured(method):
     assert rec["stack"].optimizers["G"].param_groups[0]["lr"] == pytest.approx(2e-4 / 4)  # halved at 5 and 10
     for i, spec in enumerate(specs):
         assert mismatches(i, outs[i], rec, *run_separate(spec)) == []
+
+
+def test_no_other_method_inherits_a_stacked_step():
+    """GAN's subclasses (PacGAN, SN-GAN, Unrolled GAN, GAN++, Nx-GAN, MoE-GAN) override hooks the stacked step
+    would ignore: built for real, every subclass answers None (the other methods keep Method.stack's None:
+    `supported_methods`, above)."""
+    from bench.data import build_dataset
+    from bench.registry import METHODS
+    from bench.suites import resolve_method_params
+    from methods.gan import GAN
+    from methods.mgan import MGAN
+    from methods.base import Method
+    from methods.stacked import RngStream
+
+    data = build_dataset("ring8_mgan", 0)
+    answers = {}
+    for name in METHODS.names():
+        cls = METHODS.get(name)
+        if not issubclass(cls, (GAN, MGAN)):
+            assert cls.stack.__func__ is Method.stack.__func__
+            continue
+        methods = [cls(data.spec, cls.Params(**resolve_method_params(name, SMALL if name in ("gan", "mgan") else {},
+                                                                      where="test"))) for _ in range(2)]
+        answers[name] = cls.stack(methods, [RngStream.capture(), RngStream.capture()]) is not None
+    assert {n for n, ok in answers.items() if ok} == {"gan", "mgan"}
+    assert {"pacgan", "sngan", "unrolled_gan", "gan_pp", "nx_gan", "moe_gan"} <= set(answers)
