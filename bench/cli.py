@@ -30,10 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="from_run", type=Path, metavar="RUN_DIR",
                      help="re-run exactly what RUN_DIR/run.json recorded (its resolved suite and selection) "
                           "in a new run folder")
-    run.add_argument("--profile", help="smoke | default | paper (default: default)")
+    run.add_argument("--profile", help="smoke | default | paper, or a profile the suite adds (default: default)")
     run.add_argument("--methods", help="comma-separated subset of methods (default: the suite's)")
     run.add_argument("--datasets", help="comma-separated subset of datasets (default: the suite's)")
     run.add_argument("--seeds", type=int, help="number of seeds: runs seeds 0..N-1 (default: the profile's)")
+    run.add_argument("--variants", help="comma-separated subset of the profile's variants (e.g. S1/4 of "
+                                        "stacked_mnist's D sizes; default: all of them)")
     run.add_argument("--out", help="results root (default: results/, or RUN_DIR's root with --from); the run "
                                    "folder is ROOT/<suite>/<run_id>/")
     run.add_argument("--address", help="existing Ray cluster: host:port, auto or ray://… (default: local Ray)")
@@ -153,7 +155,8 @@ def _replay(args) -> tuple:
     from bench.suites import build_plan, suite_from_dict
 
     given = [f for f, v in (("--suite", args.suite), ("--profile", args.profile), ("--methods", args.methods),
-                            ("--datasets", args.datasets), ("--seeds", args.seeds)) if v is not None]
+                            ("--datasets", args.datasets), ("--seeds", args.seeds),
+                            ("--variants", args.variants)) if v is not None]
     if given:
         raise UserError(f"--from replays what the run recorded; drop {', '.join(given)} (or run without --from)")
     run_json = args.from_run / "run.json"
@@ -165,18 +168,19 @@ def _replay(args) -> tuple:
                         "give a run folder printed by `bench run`") from None
     cfg = suite_from_dict(cfg_raw, f"{run_json} (suite_config)")
     plan = build_plan(cfg, sel["profile"], methods=sel.get("methods"), datasets=sel.get("datasets"),
-                      seeds=sel.get("seeds"))
+                      seeds=sel.get("seeds"), variants=sel.get("variants"))
     recorded = set(run.get("trial_ids", []))
     now = {t.trial_id for t in plan.trials}
     if recorded and recorded != now:
         print(f"warning: {len(recorded ^ now)} trial ids differ from the recorded run: method defaults or code "
               f"changed since (recorded code {run.get('code_version')})", file=sys.stderr)
     out = Path(args.out) if args.out else args.from_run.resolve().parent.parent
-    return plan, {k: sel.get(k) for k in ("suite", "methods", "datasets", "seeds")}, out
+    kept = {k: sel.get(k) for k in ("suite", "methods", "datasets", "seeds")}
+    return plan, kept | ({"variants": sel["variants"]} if sel.get("variants") else {}), out
 
 
 def cmd_run(args, argv: list[str]) -> int:
-    from bench.suites import PROFILES, build_plan, load_suite
+    from bench.suites import build_plan, load_suite
     from bench.sweep import SweepOptions, check_writable, run_sweep
 
     for flag, value in (("--cpus-per-trial", args.cpus_per_trial), ("--gpus-per-trial", args.gpus_per_trial)):
@@ -193,11 +197,14 @@ def cmd_run(args, argv: list[str]) -> int:
         if args.suite is None:
             raise UserError("bench run: give --suite NAME (available: see `bench list suites`) or --from RUN_DIR")
         profile = args.profile or "default"
-        if profile not in PROFILES:
-            raise UserError(f"--profile {profile!r}: choose one of {', '.join(PROFILES)}")
         cfg = load_suite(args.suite)
-        plan = build_plan(cfg, profile, methods=args.methods, datasets=args.datasets, seeds=args.seeds)
+        if profile not in cfg.profiles:
+            raise UserError(f"--profile {profile!r}: suite {cfg.name!r} has profiles {', '.join(cfg.profiles)}")
+        plan = build_plan(cfg, profile, methods=args.methods, datasets=args.datasets, seeds=args.seeds,
+                          variants=args.variants)
         selection = {"suite": args.suite, "methods": args.methods, "datasets": args.datasets, "seeds": args.seeds}
+        if args.variants:  # recorded only when given (run.json of runs without variants stays as it was)
+            selection["variants"] = args.variants
         out = Path(args.out or "results")
     check_writable(out)
     # A dry run refuses the same bad input as a real run (missing data or Inception weights), fetching nothing.
@@ -253,17 +260,19 @@ def format_plan(plan, cpus: float, gpus: float, max_concurrent: int | None) -> s
     from bench.registry import METHODS
 
     notes: dict[str, int] = {}  # override note -> its number in the legend
+    variants = list(dict.fromkeys(t.variant for t in plan.trials if t.variant is not None))
+    vcol = (lambda t: f" {t.variant:<8}") if variants else (lambda t: "")  # a column only for plans with variants
     lines = [f"plan: suite {plan.suite.name}, profile {plan.profile}, config {plan.config_hash[:8]}: "
              f"{len(plan.trials)} trials (dry run: nothing runs, nothing is written)",
-             f"{'method':<16} {'dataset':<16} {'seed':>4}  {'protocol':<12} {'steps':>6} {'evals':>5}  "
-             f"{'resources':<14} params ≠ method defaults [overrides]"]
+             f"{'method':<16} {'dataset':<16} {'seed':>4}" + (f" {'variant':<8}" if variants else "")
+             + f"  {'protocol':<12} {'steps':>6} {'evals':>5}  {'resources':<14} params ≠ method defaults [overrides]"]
     defaults: dict[str, dict] = {}
     for t in plan.trials:
         if t.method not in defaults:
             defaults[t.method] = METHODS.get(t.method).Params().model_dump(mode="json")
         changed = ", ".join(f"{k}={v}" for k, v in sorted(t.params.items()) if defaults[t.method].get(k) != v)
         refs = [notes.setdefault(n, len(notes) + 1) for n in t.overrides]
-        lines.append(f"{t.method:<16} {t.dataset:<16} {t.seed:>4}  {','.join(t.protocols) or '-':<12} "
+        lines.append(f"{t.method:<16} {t.dataset:<16} {t.seed:>4}{vcol(t)}  {','.join(t.protocols) or '-':<12} "
                      f"{t.steps:>6} {len(t.eval_steps):>5}  {f'{cpus:g} CPU, {gpus:g} GPU':<14} {changed or '-'}"
                      + (f" [{','.join(map(str, refs))}]" if refs else ""))
     if notes:
@@ -273,7 +282,7 @@ def format_plan(plan, cpus: float, gpus: float, max_concurrent: int | None) -> s
     datasets = sorted({t.dataset for t in plan.trials})
     seeds = sorted({t.seed for t in plan.trials})
     lines.append(f"totals: {len(plan.trials)} trials ({len(methods)} methods × {len(datasets)} datasets × "
-                 f"{len(seeds)} seeds), {sum(t.steps for t in plan.trials):,} training steps, "
+                 f"{len(seeds)} seeds" + (f" × {len(variants)} variants" if variants else "") + f"), {sum(t.steps for t in plan.trials):,} training steps, "
                  f"{sum(len(t.eval_steps) for t in plan.trials):,} evaluations; {cpus:g} CPU / {gpus:g} GPU per "
                  f"trial, " + (f"at most {max_concurrent} at once" if max_concurrent else "as many at once as "
                                "the cluster's resources allow"))

@@ -23,6 +23,7 @@ TRIALS_SCHEMA = pa.schema([
     ("n_params", pa.int64()), ("hparams", pa.string()), ("config_hash", pa.string()),
     ("code_version", pa.string()), ("started_at", pa.timestamp("us", tz="UTC")),
     ("finished_at", pa.timestamp("us", tz="UTC")),
+    ("variant", pa.string()),  # the profile variant the trial ran under (suites.Profile.variants), null if none
 ])
 METRICS_SCHEMA = pa.schema([
     ("trial_id", pa.string()), ("suite", pa.string()), ("dataset", pa.string()), ("method", pa.string()),
@@ -46,6 +47,9 @@ IMAGES_SCHEMA = pa.schema([
 ])
 STATUSES = ("completed", "failed", "diverged")
 TABLES = {"trials": TRIALS_SCHEMA, "metrics": METRICS_SCHEMA, "samples": SAMPLES_SCHEMA, "images": IMAGES_SCHEMA}
+# Columns added after the first release: a row may omit them (written as null), and a file written before they
+# existed reads them as null (`_conform`); every other column is required in every row.
+OPTIONAL_COLUMNS = {"trials": ("variant",)}
 KEYS = {"trials": ["trial_id"], "metrics": ["trial_id", "step", "metric", "sigma", "subset"],
         "samples": None, "images": None}  # samples, images: a trial's part replaces its previous rows as a whole
 
@@ -78,12 +82,14 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
-    """Rows -> table with exactly the declared columns (a missing column is an error, not a null)."""
+    """Rows -> table with exactly the declared columns (a missing column is an error, not a null, except the
+    table's OPTIONAL_COLUMNS, which read as null)."""
+    optional = {c for name, s in TABLES.items() if s.equals(schema) for c in OPTIONAL_COLUMNS.get(name, ())}
     for i, r in enumerate(rows):
-        missing = [n for n in schema.names if n not in r]
+        missing = [n for n in schema.names if n not in r and n not in optional]
         if missing:
             raise ValueError(f"row {i} lacks columns {missing}")
-    return pa.Table.from_pylist([{n: r[n] for n in schema.names} for r in rows], schema=schema)
+    return pa.Table.from_pylist([{n: r.get(n) for n in schema.names} for r in rows], schema=schema)
 
 
 # -- per-trial parts -----------------------------------------------------------------------------------

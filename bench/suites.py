@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from bench.errors import UserError
 from bench.registry import DATASETS, METHODS, METRICS
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
-PROFILES = ("smoke", "default", "paper")
-ProfileName = Literal["smoke", "default", "paper"]
+PROFILES = ("smoke", "default", "paper")  # every suite defines these; it may add its own named profiles
+PROFILE_NAME = r"^[a-z][a-z0-9_]*$"
+# A variant's name: a short label the report shows as `method [name]` and the results store per trial; letters,
+# digits and `_ . / -` (e.g. MD-GAN Table 3's D sizes `B`, `S1/2`, `S1/4`), at most 16 characters.
+VARIANT_NAME = r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,15}$"
 
 
 class _Strict(BaseModel):
@@ -50,6 +54,16 @@ class Override(Schedule):
                 and (self.datasets is None or dataset in self.datasets))
 
 
+class Variant(_Strict):
+    """One setting every (method, dataset, seed) of a profile runs under, e.g. MD-GAN Table 3's discriminator sizes:
+    its params apply after the profile's overrides (to every method: a key a method lacks is an error), its note
+    and protocol tag are recorded like an override's, and its name is stored on each trial (TrialSpec.variant)."""
+
+    params: dict[str, Any] = Field(default_factory=dict)
+    protocol: str | None = None  # e.g. "mdgan-stacked-S1/4": paper-vs-ours compares only trials that carry it
+    note: str = ""  # why: the paper section this setting follows
+
+
 class Profile(Schedule):
     steps: int = Field(ge=0)
     seeds: int = Field(ge=1)
@@ -64,6 +78,11 @@ class Profile(Schedule):
     n_evals: int | None = Field(default=5, ge=1)
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-method params for this profile
     overrides: list[Override] = Field(default_factory=list)
+    # name -> Variant: each (method, dataset, seed) trial runs once per variant (none: once, variant None)
+    variants: dict[str, Variant] = Field(default_factory=dict)  # names checked in _check_names (VARIANT_NAME)
+    # Run only the (method, dataset) pairs that some override with a `protocol` tag covers (a paper profile whose
+    # protocols each name their own methods and datasets; the rest of the cross product is no paper's experiment).
+    protocol_pairs_only: bool = False
     description: str = ""
 
 
@@ -82,7 +101,7 @@ class SuiteConfig(_Strict):
     metrics: list[str]
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per-method params, every profile
     resources: Resources = Resources()
-    profiles: dict[ProfileName, Profile]
+    profiles: dict[Annotated[str, StringConstraints(pattern=PROFILE_NAME)], Profile]
     hparams_note: str = "Hyper-parameters are each paper's defaults, untuned."
     dataset_groups: dict[str, list[str]] = Field(default_factory=dict)  # report: leaderboards over groups
 
@@ -110,15 +129,17 @@ class TrialSpec(_Strict):
     overrides: list[str] = Field(default_factory=list)  # notes of the profile overrides applied
     protocols: list[str] = Field(default_factory=list)  # protocol tags of the overrides applied
     metric_samples: dict[str, int] = Field(default_factory=dict)  # the profile's sample counts ("*": the rest)
+    variant: str | None = None  # the profile variant this trial runs under (Profile.variants), if any
 
     @property
     def trial_id(self) -> str:
-        return stable_hash(self.model_dump(mode="json"))[:16]
+        # `variant` enters the hash only when set: trials of profiles without variants keep their ids.
+        return stable_hash(self.model_dump(mode="json", exclude={"variant"} if self.variant is None else None))[:16]
 
 
 class RunPlan(_Strict):
     suite: SuiteConfig
-    profile: ProfileName
+    profile: str
     trials: list[TrialSpec]
 
     @property
@@ -250,6 +271,10 @@ def _check_names(cfg: SuiteConfig, path: Path) -> None:
                 raise UserError(f"{where}: profiles.{pname}.metric_samples.{name}: {n}; give a sample count >= 1")
         for name in prof.params:
             _require(METHODS, name, f"{where}: profiles.{pname}.params")
+        for name in prof.variants:
+            if not re.match(VARIANT_NAME, name):
+                raise UserError(f"{where}: profiles.{pname}.variants: name {name!r} is not a short label; use 1-16 "
+                                f"letters, digits and _ . / - starting with a letter or digit (e.g. B, S1/2, S1/4)")
         for i, ov in enumerate(prof.overrides):
             for name in ov.methods or []:
                 _require(METHODS, name, f"{where}: profiles.{pname}.overrides[{i}].methods")
@@ -396,13 +421,31 @@ def _all_methods_layer(method: str, ov: Override, k: int | None) -> tuple[dict, 
     return layer, kept
 
 
+def _split_variants(value: str | list[str] | None, prof: Profile, profile: str) -> list[str | None]:
+    """The variants to run: --variants' names (each one of the profile's), else all of them; [None] without any."""
+    if not prof.variants:
+        if value is not None:
+            raise UserError(f"--variants: profile {profile!r} has no variants; drop --variants")
+        return [None]
+    if value is None:
+        return list(prof.variants)
+    names = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+    names = [n for n in names if n]
+    bad = [n for n in names if n not in prof.variants]
+    if bad or not names:
+        raise UserError(f"--variants: {', '.join(map(repr, bad)) or 'no name given'}: profile {profile!r} has "
+                        f"variants {', '.join(prof.variants)}; give some of them, comma-separated")
+    return [n for n in prof.variants if n in names]
+
+
 def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, datasets=None,
-               seeds: int | None = None) -> RunPlan:
+               seeds: int | None = None, variants=None) -> RunPlan:
     if profile not in cfg.profiles:
-        raise UserError(f"unknown profile {profile!r}; available: {', '.join(PROFILES)}")
+        raise UserError(f"unknown profile {profile!r} of suite {cfg.name!r}; available: {', '.join(cfg.profiles)}")
     prof = cfg.profiles[profile]
     method_names = _split_names(methods, METHODS, "--methods") or prof.methods or cfg.methods
     dataset_names = _split_names(datasets, DATASETS, "--datasets") or prof.datasets or cfg.datasets
+    variant_names = _split_variants(variants, prof, profile)
     if seeds is not None and seeds < 1:
         raise UserError(f"--seeds {seeds}: give a count of seeds >= 1 (seeds 0..N-1)")
     n_seeds = seeds if seeds is not None else prof.seeds
@@ -419,8 +462,8 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                                 f"drop it with --methods or --datasets")
             schedule = {"steps": prof.steps, "n_evals": prof.n_evals, "eval_every": prof.eval_every,
                         "checkpoint_every": prof.checkpoint_every}
-            layers: list[dict | Override] = [cfg.params.get(method, {}), prof.params.get(method, {})]
-            notes, protocols = [], []
+            base_layers: list[dict | Override] = [cfg.params.get(method, {}), prof.params.get(method, {})]
+            base_notes, base_protocols = [], []
             for ov in prof.overrides:
                 if ov.matches(method, dataset):
                     for key in ("steps", "n_evals", "eval_every", "checkpoint_every"):
@@ -430,31 +473,52 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                                 schedule["n_evals"] = None
                             if key == "n_evals":
                                 schedule["eval_every"] = None
-                    layers.append(ov if ov.methods is None else ov.params)
-                    notes.append(ov.note or json.dumps(ov.model_dump(exclude_defaults=True), sort_keys=True))
-                    if ov.protocol and ov.protocol not in protocols:
-                        protocols.append(ov.protocol)
-            # K: what the method-named layers (and its defaults) say, else the dataset's classes (k_field None).
-            named = {}
-            for layer in layers:
-                if isinstance(layer, dict):
-                    named.update(layer)
-            k_field = _declared(method, "k_field", None)
-            k = mixture_k(method, named, dataset) if k_field else None
-            resolved = []
-            for layer in layers:
-                if isinstance(layer, Override):
-                    layer, kept = _all_methods_layer(method, layer, k)
-                    notes.extend(kept)
-                resolved.append(layer)
-            if k_field:
-                resolved.append({k_field: k})  # recorded per trial: K itself, never "None"
-            params = resolve_method_params(method, *resolved, where=where)
+                    base_layers.append(ov if ov.methods is None else ov.params)
+                    base_notes.append(ov.note or json.dumps(ov.model_dump(exclude_defaults=True), sort_keys=True))
+                    if ov.protocol and ov.protocol not in base_protocols:
+                        base_protocols.append(ov.protocol)
+            if prof.protocol_pairs_only and not base_protocols:
+                continue
             evals = eval_schedule(schedule["steps"], schedule["n_evals"], schedule["eval_every"])
-            for seed in range(n_seeds):
-                trials.append(TrialSpec(
-                    suite=cfg.name, profile=profile, method=method, dataset=dataset, seed=seed,
-                    steps=schedule["steps"], eval_steps=evals, checkpoint_every=schedule["checkpoint_every"],
-                    params=params, metrics=list(prof.metrics or cfg.metrics), overrides=notes, protocols=protocols,
-                    metric_samples=dict(prof.metric_samples)))
+            for variant in variant_names:
+                layers, notes, protocols = list(base_layers), list(base_notes), list(base_protocols)
+                if variant is not None:
+                    # A variant is a method-named layer after every override: it applies to every method, as given.
+                    v = prof.variants[variant]
+                    layers.append(v.params)
+                    notes.append(f"variant {variant}: " + (v.note or json.dumps(v.params, sort_keys=True)))
+                    if v.protocol and v.protocol not in protocols:
+                        protocols.append(v.protocol)
+                params, kept = _resolve_layers(method, dataset, layers,
+                                               where + (f" variant {variant!r}" if variant else ""))
+                notes.extend(kept)
+                for seed in range(n_seeds):
+                    trials.append(TrialSpec(
+                        suite=cfg.name, profile=profile, method=method, dataset=dataset, seed=seed,
+                        steps=schedule["steps"], eval_steps=evals, checkpoint_every=schedule["checkpoint_every"],
+                        params=params, metrics=list(prof.metrics or cfg.metrics), overrides=notes,
+                        protocols=protocols, metric_samples=dict(prof.metric_samples), variant=variant))
+    if not trials and prof.protocol_pairs_only:
+        raise UserError(f"{where}: no (method, dataset) pair of --methods / --datasets is in one of the profile's "
+                        f"protocols (its overrides with a `protocol:` tag); see suites/{cfg.name}.yaml")
     return RunPlan(suite=cfg, profile=profile, trials=trials)
+
+
+def _resolve_layers(method: str, dataset: str, layers: list[dict | Override], where: str) -> tuple[dict, list[str]]:
+    """(the method's full params, notes of what all-method overrides kept or split) from its layers in order."""
+    # K: what the method-named layers (and its defaults) say, else the dataset's classes (k_field None).
+    named = {}
+    for layer in layers:
+        if isinstance(layer, dict):
+            named.update(layer)
+    k_field = _declared(method, "k_field", None)
+    k = mixture_k(method, named, dataset) if k_field else None
+    resolved, notes = [], []
+    for layer in layers:
+        if isinstance(layer, Override):
+            layer, kept = _all_methods_layer(method, layer, k)
+            notes.extend(kept)
+        resolved.append(layer)
+    if k_field:
+        resolved.append({k_field: k})  # recorded per trial: K itself, never "None"
+    return resolve_method_params(method, *resolved, where=where), notes

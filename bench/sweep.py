@@ -219,13 +219,13 @@ def _progress_callback(total: int, opts: SweepOptions, t0: float):
             self.done[status] = self.done.get(status, 0) + 1
             spec = trial.config["spec"]
             note = f"; {result['device_note']}" if result.get("device_note") else ""
-            self._line(trials, f"   ({spec['method']} on {spec['dataset']}, seed {spec['seed']}: {status}, "
+            self._line(trials, f"   ({_who(spec)}: {status}, "
                                f"{result.get('wall_s', 0):.1f}s{note})", ended=trial)
 
         def on_trial_error(self, iteration, trials, trial, **info):
             self.done["failed"] += 1
             spec = trial.config["spec"]
-            self._line(trials, f"   ({spec['method']} on {spec['dataset']}, seed {spec['seed']}: worker error)",
+            self._line(trials, f"   ({_who(spec)}: worker error)",
                        ended=trial)
 
         def on_step_end(self, iteration, trials, **info):
@@ -300,6 +300,12 @@ def _run_ray(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, opts: SweepOpt
     _record_lost_trials(todo, run_dir, plan, errors)
 
 
+def _who(spec: dict) -> str:
+    """A trial in the progress lines: method (and its variant), dataset, seed."""
+    variant = f" [{spec['variant']}]" if spec.get("variant") else ""
+    return f"{spec['method']}{variant} on {spec['dataset']}, seed {spec['seed']}"
+
+
 def _record_lost_trials(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, errors: dict[str, str]) -> None:
     """A trial whose worker died (after Ray's retries) has no part: record it as failed, nothing lost. A trial
     that simply never ran (the sweep was interrupted) stays unfinished, for --resume."""
@@ -314,7 +320,7 @@ def _record_lost_trials(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, err
                "error": errors[spec.trial_id],
                "steps": 0, "wall_s": 0.0, "device": "", "node_id": "", "n_params": 0,
                "hparams": spec.model_dump_json(), "config_hash": plan.config_hash,
-               "code_version": code_version(), "started_at": now, "finished_at": now}
+               "code_version": code_version(), "started_at": now, "finished_at": now, "variant": spec.variant}
         write_trial_part(run_dir, row, [], [])
 
 

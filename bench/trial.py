@@ -217,8 +217,8 @@ def new_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
     """The trial's output with its row (status `completed` until told otherwise) and its hparams so far."""
     started = datetime.now(timezone.utc)
     row = {"trial_id": spec.trial_id, "suite": spec.suite, "profile": spec.profile, "dataset": spec.dataset,
-           "method": spec.method, "seed": spec.seed, "status": "completed", "error": None, "steps": 0,
-           "wall_s": 0.0, "device": str(device), "node_id": node_id, "n_params": 0, "hparams": "{}",
+           "method": spec.method, "seed": spec.seed, "variant": spec.variant, "status": "completed", "error": None,
+           "steps": 0, "wall_s": 0.0, "device": str(device), "node_id": node_id, "n_params": 0, "hparams": "{}",
            "config_hash": config_hash, "code_version": code_version, "started_at": started,
            "finished_at": started}
     hparams: dict = {"params": spec.params, "steps": spec.steps, "eval_steps": spec.eval_steps,

@@ -1,4 +1,4 @@
-"""Shared test fixtures. Ray-starting tests are marked `ray` and grouped onto one xdist worker."""
+"""Shared test fixtures. Ray-starting tests are marked `ray` and grouped onto an xdist worker per Ray instance."""
 from __future__ import annotations
 
 import os
@@ -18,9 +18,12 @@ def pytest_configure(config):
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group markers
 def pytest_collection_modifyitems(config, items):
+    # Tests sharing one Ray instance share an xdist worker: `ray` (the session's local instance, ray_env) and
+    # `ray(group="cluster")` (tests that start their own loopback clusters), so the two groups run side by side.
     for item in items:
-        if item.get_closest_marker("ray"):
-            item.add_marker(pytest.mark.xdist_group("ray"))
+        marker = item.get_closest_marker("ray")
+        if marker:
+            item.add_marker(pytest.mark.xdist_group(marker.kwargs.get("group", "ray")))
 
 
 @pytest.fixture(scope="session")

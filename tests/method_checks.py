@@ -28,27 +28,34 @@ def changed_groups(method, groups: dict[str, list[torch.nn.Parameter]], x, y=Non
     return {name for name, ps in groups.items() if any(not torch.equal(b, p) for b, p in zip(before[name], ps))}
 
 
+def restored_into(m, fresh, sample_kwargs, *, n: int):
+    """Save m's state through bytes (as a checkpoint: an in-memory state_dict would share Adam's moment tensors),
+    load it into `fresh` (built with another seed) and assert both draw the same n samples for each of
+    `sample_kwargs` under the same seed. Returns fresh."""
+    import io
+
+    buf = io.BytesIO()
+    torch.save(m.state_dict(), buf)
+    buf.seek(0)
+    fresh.load_state_dict(torch.load(buf, weights_only=False))
+    for kw in sample_kwargs:
+        torch.manual_seed(4)
+        a = m.sample(n, **kw)
+        torch.manual_seed(4)
+        assert torch.equal(a, fresh.sample(n, **kw)), kw
+    return fresh
+
+
 def assert_round_trip(method_name: str, *, train: int = 3, after: int = 1, sample_kwargs=({},), **params):
     """Train `train` steps, save the state through bytes (as a checkpoint: an in-memory state_dict would share
     Adam's moment tensors), load it into a method built with another seed, and assert that samples (for each
     of `sample_kwargs`) and the next `after` train steps' losses are identical — so parameters, buffers and
     optimiser state all travelled. Returns (method, restored) for method-specific checks."""
-    import io
-
     m, data = build(method_name, seed=0, **params)
     g = torch.Generator().manual_seed(0)
     for _ in range(train):
         m.train_step(*data.batch(m.batch_size, g))
-    buf = io.BytesIO()
-    torch.save(m.state_dict(), buf)
-    buf.seek(0)
-    fresh, _ = build(method_name, seed=1, **params)
-    fresh.load_state_dict(torch.load(buf, weights_only=False))
-    for kw in sample_kwargs:
-        torch.manual_seed(4)
-        a = m.sample(100, **kw)
-        torch.manual_seed(4)
-        assert torch.equal(a, fresh.sample(100, **kw)), kw
+    fresh = restored_into(m, build(method_name, seed=1, **params)[0], sample_kwargs, n=100)
     for _ in range(after):
         x, y = data.batch(m.batch_size, g)
         torch.manual_seed(5)
@@ -147,7 +154,6 @@ def assert_image_training(method_name: str, dataset: str, *, steps: int = 2, **p
     """`steps` training steps on real test images give finite losses; samples have the image shape and lie in
     [−1, 1] (tanh), also per component; then a state round trip through bytes into a method built with another
     seed gives identical samples and identical next losses (parameters, BN buffers and optimisers travelled)."""
-    import io
     import math
 
     m = build_image(method_name, dataset, **params)
@@ -164,16 +170,7 @@ def assert_image_training(method_name: str, dataset: str, *, steps: int = 2, **p
     if m.n_components > 1:
         kwargs.append({"component": m.n_components - 1})
         assert m.sample(3, component=m.n_components - 1).shape == (3, *shape)
-    buf = io.BytesIO()
-    torch.save(m.state_dict(), buf)
-    buf.seek(0)
-    fresh = build_image(method_name, dataset, seed=1, **params)
-    fresh.load_state_dict(torch.load(buf, weights_only=False))
-    for kw in kwargs:
-        torch.manual_seed(4)
-        a = m.sample(5, **kw)
-        torch.manual_seed(4)
-        assert torch.equal(a, fresh.sample(5, **kw)), kw
+    fresh = restored_into(m, build_image(method_name, dataset, seed=1, **params), kwargs, n=5)
     x, y = image_batch(dataset, m.batch_size, g)
     torch.manual_seed(5)
     la = m.train_step(x, y)

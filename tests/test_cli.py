@@ -22,7 +22,7 @@ def run_cli(capsys, *argv):
     (["run", "--suite", "mode_collapse", "--datasets", "grid_25"], ["unknown dataset 'grid_25'",
                                                                     "did you mean 'grid25'?"]),
     (["run", "--suite", "mode_collapse", "--profile", "fast"], ["--profile 'fast'",
-                                                                "choose one of smoke, default, paper"]),
+                                                                "has profiles smoke, default, full, paper"]),
     (["run", "--suite", "mode_collapse", "--seeds", "0"], ["--seeds 0"]),
     (["run", "--suite", "mode_collapse", "--resume", "--force"], ["--resume and --force together"]),
     (["run"], ["give --suite NAME", "or --from RUN_DIR"]),

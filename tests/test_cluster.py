@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-pytestmark = pytest.mark.ray
+pytestmark = pytest.mark.ray(group="cluster")  # own loopback clusters: beside the local-Ray group
 KEY = ["trial_id", "step", "metric", "sigma", "subset"]
 
 SUITE = """

@@ -26,7 +26,7 @@ def metric_row(tid="t1", step=10, metric="modes", value=1.0, subset="all"):
 def test_schema_is_declared_once_with_the_design_columns():
     assert TRIALS_SCHEMA.names == ["trial_id", "suite", "profile", "dataset", "method", "seed", "status", "error",
                                    "steps", "wall_s", "device", "node_id", "n_params", "hparams", "config_hash",
-                                   "code_version", "started_at", "finished_at"]
+                                   "code_version", "started_at", "finished_at", "variant"]
     assert METRICS_SCHEMA.names == ["trial_id", "suite", "dataset", "method", "seed", "step", "metric", "value",
                                     "sigma", "subset"]
 

@@ -39,18 +39,39 @@ def test_mode_collapse_suite_has_every_2d_dataset_and_the_references():
     cfg = load_suite("mode_collapse")
     assert sorted(cfg.datasets) == sorted(ALL_2D)
     assert {"gan", "oracle", "collapsed"} <= set(cfg.methods)
-    assert set(cfg.profiles) == {"smoke", "default", "paper"}
+    assert set(cfg.profiles) == {"smoke", "default", "paper", "full"}
+
+
+def test_default_profile_is_the_converged_ring_and_full_keeps_the_whole_sweep():
+    """Issue 16: the default run shows MGAN's ring at 8,000 steps (converged) for the field's methods and the
+    references; `full` is every method on every dataset at the old 3,000 steps."""
+    cfg = load_suite("mode_collapse")
+    default = build_plan(cfg, "default").trials
+    assert {t.dataset for t in default} == {"ring8_mgan"}
+    assert {"gan", "mgan", "gmgan_static", "mdgan", "pcmgan", "deligan", "oracle", "collapsed"} <= {
+        t.method for t in default}
+    assert not {"acgan", "gmgan_supervised"} & {t.method for t in default}  # label-using methods: full / paper
+    assert {t.steps for t in default} == {8000} and default[0].eval_steps == list(range(1000, 8001, 1000))
+    assert len(default) == 12 * 3
+    full = build_plan(cfg, "full").trials
+    assert len(full) == len(cfg.methods) * len(cfg.datasets) * 3 and {t.steps for t in full} == {3000}
 
 
 def test_plan_is_the_product_of_methods_datasets_seeds_with_stable_distinct_ids():
     cfg = load_suite("mode_collapse")
-    plan = build_plan(cfg, "default", seeds=2)
+    plan = build_plan(cfg, "full", seeds=2)
     assert len(plan.trials) == len(cfg.methods) * len(cfg.datasets) * 2
     ids = [t.trial_id for t in plan.trials]
     assert len(set(ids)) == len(ids)
-    again = build_plan(load_suite("mode_collapse"), "default", seeds=2)
+    again = build_plan(load_suite("mode_collapse"), "full", seeds=2)
     assert [t.trial_id for t in again.trials] == ids and again.config_hash == plan.config_hash
-    assert build_plan(cfg, "default", seeds=3).config_hash != plan.config_hash
+    assert build_plan(cfg, "full", seeds=3).config_hash != plan.config_hash
+
+
+def test_unknown_profile_names_the_suites_own_profiles():
+    cfg = load_suite("images")
+    with pytest.raises(UserError, match="unknown profile 'full' of suite 'images'; available: smoke, default, paper"):
+        build_plan(cfg, "full")
 
 
 def test_cli_style_subsets_and_seed_count(tmp_path):
@@ -123,7 +144,7 @@ def test_missing_profile_and_unknown_profile(tmp_path):
     with pytest.raises(UserError, match="missing: every suite defines smoke, default, paper"):
         load_suite(write_suite(tmp_path, MINIMAL.replace("  smoke: {steps: 10, seeds: 1}\n", "")))
     cfg = load_suite(write_suite(tmp_path, MINIMAL))
-    with pytest.raises(UserError, match="unknown profile 'fast'; available: smoke, default, paper"):
+    with pytest.raises(UserError, match="unknown profile 'fast' of suite 'tiny'; available: smoke, default, paper"):
         build_plan(cfg, "fast")
 
 
@@ -224,7 +245,7 @@ MIXTURE_LATENT = ("gmgan_static", "gmgan_dynamic", "gmgan_supervised", "pcmgan")
 @pytest.fixture(scope="module")
 def every_profile_plan():
     cfg = load_suite("mode_collapse")
-    return {prof: build_plan(cfg, prof, seeds=1).trials for prof in ("smoke", "default", "paper")}
+    return {prof: build_plan(cfg, prof, seeds=1).trials for prof in cfg.profiles}
 
 
 def test_gmgan_and_pcmgan_keep_their_own_latent_in_every_profile_and_dataset(every_profile_plan):
@@ -241,7 +262,9 @@ def test_gmgan_and_pcmgan_keep_their_own_latent_in_every_profile_and_dataset(eve
                 if t.method != "pcmgan":
                     assert (t.params["c"], t.params["sigma"]) == (0.1, 0.15)
                 seen += 1
-    assert seen == 3 * len(MIXTURE_LATENT) * len(ALL_2D)
+    # every profile that runs them checked; smoke, paper and full run each on every dataset
+    assert seen == sum(t.method in MIXTURE_LATENT for trials in every_profile_plan.values() for t in trials) \
+        >= 3 * len(MIXTURE_LATENT) * len(ALL_2D)
     paper = {(t.method, t.dataset): t for t in every_profile_plan["paper"]}
     assert paper[("gan", "grid25")].params["z_dim"] == 2  # the protocol still sets gan's latent
     assert any("gmgan_static keeps its own z_dim" in n for n in paper[("gmgan_static", "grid25")].overrides)
@@ -267,7 +290,7 @@ def test_one_k_rule_for_every_mixture_method_on_every_dataset(every_profile_plan
         assert mgan["fake_batch_size"] == per_gen
         if dataset != "ring8_mgan":
             assert per_gen == -(-gan["fake_batch_size"] // mgan["n_generators"])
-    default = {(t.method, t.dataset): t for t in every_profile_plan["default"]}
+    default = {(t.method, t.dataset): t for t in every_profile_plan["full"]}
     assert default[("mgan", "grid25")].params["fake_batch_size"] == 128  # Table 3: 128 per generator
 
 

@@ -73,7 +73,7 @@ def _write_text(path: Path, text: str) -> None:
 def build_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
     """Write the report; returns the path of index.html. Raises EmptyRun (nothing written) when no trial
     completed, UserError on bad input."""
-    from bench.report import figures, html, image_figures, leaderboard, paper, stats
+    from bench.report import figures, html, image_figures, image_tables, leaderboard, paper, stacked_figures, stats
 
     run_dirs = [Path(d) for d in run_dirs]
     if not run_dirs:
@@ -113,12 +113,19 @@ def build_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
     _write_text(out_dir / "paper_vs_ours.md", paper.to_markdown(pvo))
     _write_text(out_dir / "paper_vs_ours.tex", paper.to_latex(pvo))
 
+    per_class = image_tables.per_class(data)  # m-IS / class-share per predicted class (image runs)
+    per_class_html = image_tables.to_html(per_class)
+    if len(per_class):
+        atomic_write(out_dir / "per_class.csv", lambda tmp: per_class.to_csv(tmp, index=False))
+        _write_text(out_dir / "per_class.md", image_tables.to_markdown(per_class))
+
     fig_dir = out_dir / "figures"
     figs = (figures.samples_figure(data, fig_dir) + figures.components_figure(data, fig_dir)
-            + figures.coverage_figure(summary, data, fig_dir) + figures.qd_figure(data, fig_dir)
+            + figures.coverage_figure(summary, data, fig_dir) + figures.qd_figures(data, fig_dir)
             + figures.rank_heatmap(summary, fig_dir) + figures.curves_figures(data, hib, fig_dir)
-            + image_figures.image_grids_figure(data, fig_dir) + image_figures.component_grids_figure(data, fig_dir))
+            + image_figures.image_grids_figure(data, fig_dir) + image_figures.component_grids_figure(data, fig_dir)
+            + stacked_figures.stacked_figure(data, fig_dir))
     _write_text(out_dir / "index.html", html.index_html(runs=data.runs, trials=data.trials, notes=notes,
                                                          boards_html=boards_html, groups_html=groups_html,
-                                                         paper=pvo, figures=figs))
+                                                         paper=pvo, figures=figs, per_class_html=per_class_html))
     return out_dir / "index.html"

@@ -219,18 +219,29 @@ def _frame(ax, mode: dict) -> None:
         ax.add_patch(plt.Circle((mx, my), 3 * sd, fill=False, color="0.5", lw=0.5))
 
 
-def qd_figure(data: RunData, out_dir: Path) -> list[Path]:
-    """Quality against diversity over the latent scale σ (GM-GAN Fig. 7, 2-D analogue): mean over seeds per σ;
-    the marker shows σ = 1 (the training scale)."""
+# (quality metric, diversity metric, figure stem): 2-D analogue (qd_*) and images (gm-gan Eq. 7 vs Eq. 10, Fig. 7)
+QD_PAIRS = (("qd_quality", "qd_diversity", "quality_diversity"),
+            ("gm_quality", "gm_diversity", "quality_diversity_images"))
+
+
+def qd_figures(data: RunData, out_dir: Path) -> list[Path]:
+    return [p for q, d, stem in QD_PAIRS for p in qd_figure(data, out_dir, q, d, stem)]
+
+
+def qd_figure(data: RunData, out_dir: Path, quality: str = "qd_quality", diversity: str = "qd_diversity",
+              stem: str = "quality_diversity") -> list[Path]:
+    """Quality against diversity over the latent scale σ (GM-GAN Fig. 7; qd_*: its 2-D analogue): mean over seeds
+    per σ; the marker shows σ = 1 (the training scale)."""
     import seaborn as sns
 
-    m = data.metrics[data.metrics["sigma"].notna() & data.metrics["metric"].isin(["qd_quality", "qd_diversity"])]
+    m = data.metrics[data.metrics["sigma"].notna() & data.metrics["metric"].isin([quality, diversity])
+                     & (data.metrics["subset"].fillna("all") == "all")]
     done = set(data.trials[data.trials["status"] == "completed"]["trial_id"])
     m = m[m["trial_id"].isin(done)]
     if m.empty:
         return []
     wide = m.pivot_table(index=["dataset", "method", "seed", "sigma"], columns="metric", values="value").reset_index()
-    if not {"qd_quality", "qd_diversity"} <= set(wide.columns):
+    if not {quality, diversity} <= set(wide.columns):
         return []
     datasets = sorted(set(wide["dataset"]))
     methods = method_order(wide["method"])
@@ -239,18 +250,18 @@ def qd_figure(data: RunData, out_dir: Path) -> list[Path]:
     for ax, dataset in zip(axes[0], datasets):
         d = wide[wide["dataset"] == dataset]
         for method in method_order(d["method"]):
-            curve = d[d["method"] == method].groupby("sigma")[["qd_quality", "qd_diversity"]].mean().reset_index()
+            curve = d[d["method"] == method].groupby("sigma")[[quality, diversity]].mean().reset_index()
             style = "--" if method in REFERENCE_METHODS else "-"
-            ax.plot(curve["qd_diversity"], curve["qd_quality"], style, lw=1, label=method, color=palette[method])
+            ax.plot(curve[diversity], curve[quality], style, lw=1, label=method, color=palette[method])
             at1 = curve[curve["sigma"].round(6) == 1.0]
-            ax.plot(at1["qd_diversity"], at1["qd_quality"], "o", color=palette[method], ms=3)
+            ax.plot(at1[diversity], at1[quality], "o", color=palette[method], ms=3)
         ax.set_title(dataset, fontsize=9)
-        ax.set_xlabel("diversity d (σ from 0.5 to 2)")
+        ax.set_xlabel(f"diversity {diversity} (σ from 0.5 to 2)")
         ax.set_xlim(-0.02, 1.02), ax.set_ylim(-0.02, 1.02)
-    axes[0][0].set_ylabel("quality q")
+    axes[0][0].set_ylabel(f"quality {quality}")
     figure_legend(fig, axes, 1.1)
     fig.tight_layout()
-    return save(fig, out_dir / "quality_diversity")
+    return save(fig, out_dir / stem)
 
 
 def heatmap_tables(summary: pd.DataFrame) -> dict[str, tuple[str, pd.DataFrame]]:

@@ -12,6 +12,26 @@ from bench.results import read_run
 REFERENCE_METHODS = ("oracle", "collapsed")  # calibration rows: shown, never ranked
 
 
+def method_label(method: str, variant) -> str:
+    """How the report names a trial's method: `method [variant]` for a trial of a profile variant (e.g.
+    `mdgan [S1/4]`), else the method's name."""
+    return method if variant is None or pd.isna(variant) else f"{method} [{variant}]"
+
+
+def _label_variants(trials: pd.DataFrame, *tables: pd.DataFrame) -> None:
+    """In place: `base_method` keeps each trial's registered method; where a run has variants, every table's
+    `method` becomes the trial's display label (method_label), so leaderboards and figures, which group by
+    `method`, tell the variants apart without knowing of them. Registry look-ups use `base_method`."""
+    trials["base_method"] = trials["method"]
+    if not trials["variant"].notna().any():
+        return
+    trials["method"] = [method_label(m, v) for m, v in zip(trials["method"], trials["variant"])]
+    label = dict(zip(trials["trial_id"], trials["method"]))
+    for t in tables:
+        if len(t):
+            t["method"] = t["trial_id"].map(label).fillna(t["method"])
+
+
 @dataclass
 class RunData:
     runs: list[dict]  # each run.json
@@ -67,5 +87,6 @@ def load_runs(run_dirs: list[Path]) -> RunData:
         raise UserError(f"the same trial appears in several runs ({len(ids)} trial ids, e.g. {ids[0]}, in runs "
                         f"{', '.join(where)}): merge runs of different methods/datasets/seeds, or report them "
                         "one at a time")
-    return RunData(runs, [Path(d) for d in run_dirs], t, pd.concat(metrics, ignore_index=True),
-                   pd.concat(samples, ignore_index=True), pd.concat(images, ignore_index=True))
+    m, s, i = (pd.concat(x, ignore_index=True) for x in (metrics, samples, images))
+    _label_variants(t, m, s, i)
+    return RunData(runs, [Path(d) for d in run_dirs], t, m, s, i)

@@ -46,12 +46,13 @@ def method_info(data: RunData) -> pd.DataFrame:
     from bench.suites import paper_departures
 
     rows = {}
-    for dataset, method, text in zip(data.trials["dataset"], data.trials["method"], data.trials["hparams"]):
+    base = data.trials["base_method"] if "base_method" in data.trials else data.trials["method"]  # load.py
+    for dataset, method, name, text in zip(data.trials["dataset"], data.trials["method"], base, data.trials["hparams"]):
         hp = _hparams(text)
         labels = hp.get("needs_labels")
         if labels is None:
-            labels = bool(METHODS.get(method).needs_labels) if method in METHODS else False
-        deps = paper_departures(method, hp.get("params") or {})
+            labels = bool(METHODS.get(name).needs_labels) if name in METHODS else False
+        deps = paper_departures(name, hp.get("params") or {})
         info = rows.setdefault((dataset, method), {"uses_labels": False, "deps": []})
         info["uses_labels"] = info["uses_labels"] or bool(labels)
         info["deps"] += [d for d in deps if d not in info["deps"]]

@@ -96,7 +96,9 @@ def test_paper_vs_ours_compares_only_under_the_papers_protocol(tmp_path):
     assert table.loc["x-a", "ours_n"] == 3 and table.loc["x-a", "ours_std"] == pytest.approx(2.0)
     assert table.loc["x-b", "status"] == "protocol differs" and np.isnan(table.loc["x-b", "diff"])
     assert table.loc["x-b", "ours_mean"] == pytest.approx(11.0)
-    assert table.loc["x-z", "status"] == "not run" and table.loc["x-z", "ours_n"] == 0
+    # zzz: no trial and not a registered method (a quoted baseline): not runnable, and the row says why
+    assert table.loc["x-z", "status"] == "not runnable here" and table.loc["x-z", "ours_n"] == 0
+    assert "not in our registry" in table.loc["x-z", "note"]
 
 
 def test_paper_vs_ours_is_always_written(built):
@@ -104,7 +106,8 @@ def test_paper_vs_ours_is_always_written(built):
     for ext in ("md", "csv", "tex"):
         assert (run / "report" / f"paper_vs_ours.{ext}").stat().st_size > 0
     table = pd.read_csv(run / "report" / "paper_vs_ours.csv")
-    assert len(table) > 200 and set(table.status) == {"not run"}  # the fixture's methods are no paper's
+    # the fixture's methods are no paper's: each number is not run, or not runnable here (not our dataset/method)
+    assert len(table) > 200 and set(table.status) == {"not run", "not runnable here"}
 
 
 def test_the_html_report_opens_in_chromium_with_all_images_and_no_console_output(built):

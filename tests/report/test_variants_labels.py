@@ -28,12 +28,12 @@ def plans():
     cfg = load_suite("mode_collapse")
     return {prof: {(t.method, t.dataset): t for t in build_plan(cfg, prof, methods=list(BASE), datasets=DATASETS,
                                                                 seeds=1).trials}
-            for prof in ("default", "paper")}
+            for prof in ("full", "paper")}
 
 
 def params_of(plans, method, dataset):
-    """grid25: the default profile (first-order unrolling); ring8_mdgan: the paper profile (second order)."""
-    return plans["default" if dataset == "grid25" else "paper"][(method, dataset)].params
+    """grid25: the full profile (first-order unrolling); ring8_mdgan: the paper profile (second order)."""
+    return plans["full" if dataset == "grid25" else "paper"][(method, dataset)].params
 
 
 @pytest.fixture(scope="module")
