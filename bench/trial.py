@@ -212,44 +212,60 @@ def save_checkpoint(path: Path, payload: dict) -> None:
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
-def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "", device: str = "cpu",
-              threads: int | None = None, node_id: str = "", checkpoint_path: Path | None = None,
-              data_root: str | None = None) -> TrialOutput:
-    trial_id = spec.trial_id
+def new_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "", device: str = "cpu",
+              node_id: str = "") -> tuple[TrialOutput, dict]:
+    """The trial's output with its row (status `completed` until told otherwise) and its hparams so far."""
     started = datetime.now(timezone.utc)
-    t0 = time.perf_counter()
-    if threads:
-        torch.set_num_threads(int(threads))
-    row = {"trial_id": trial_id, "suite": spec.suite, "profile": spec.profile, "dataset": spec.dataset,
-           "method": spec.method, "seed": spec.seed, "variant": spec.variant, "status": "completed", "error": None, "steps": 0,
-           "wall_s": 0.0, "device": str(device), "node_id": node_id, "n_params": 0, "hparams": "{}",
+    row = {"trial_id": spec.trial_id, "suite": spec.suite, "profile": spec.profile, "dataset": spec.dataset,
+           "method": spec.method, "seed": spec.seed, "variant": spec.variant, "status": "completed", "error": None,
+           "steps": 0, "wall_s": 0.0, "device": str(device), "node_id": node_id, "n_params": 0, "hparams": "{}",
            "config_hash": config_hash, "code_version": code_version, "started_at": started,
            "finished_at": started}
-    out = TrialOutput(row)
     hparams: dict = {"params": spec.params, "steps": spec.steps, "eval_steps": spec.eval_steps,
                      "overrides": spec.overrides, "protocols": spec.protocols, "device": str(device),
                      "torch_threads": torch.get_num_threads(),
                      "seeding": "python/numpy/torch seeded with the trial seed; data drawn with it; batches from "
                                 "a torch.Generator seeded with it; evaluation RNG fixed per (trial, step)"}
+    return TrialOutput(row), hparams
+
+
+def build_trial(spec: TrialSpec, hparams: dict, device="cpu", data_root=None):
+    """(data, method class, method, metrics) of a trial, right after `seed_everything(spec.seed)`: the data, then
+    the method (its initial weights from the global torch RNG) and the metrics that apply; records the hparams
+    they decide."""
+    data = build_dataset(spec.dataset, spec.seed, device, data_root=data_root)
+    cls = METHODS.get(spec.method)
+    method = cls(data.spec, cls.Params(**spec.params), device)
+    metrics, skipped = [], {}
+    for name in spec.metrics:
+        m = with_samples(get_metric(name), spec.metric_samples.get(name, spec.metric_samples.get("*")))
+        reason = m.not_applicable(data.spec, method)
+        if reason:
+            skipped[name] = reason
+        else:
+            metrics.append(m)
+    hparams.update({"dataset": data.spec.describe(), "metrics": {m.name: m.describe(data.spec) for m in metrics},
+                    "metrics_skipped": skipped, "method_class": f"{cls.__module__}.{cls.__qualname__}",
+                    "trainable": cls.trainable, "needs_labels": cls.needs_labels})
+    return data, cls, method, metrics
+
+
+def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "", device: str = "cpu",
+              threads: int | None = None, node_id: str = "", checkpoint_path: Path | None = None,
+              data_root: str | None = None) -> TrialOutput:
+    trial_id = spec.trial_id
+    t0 = time.perf_counter()
+    if threads:
+        torch.set_num_threads(int(threads))
+    out, hparams = new_trial(spec, config_hash=config_hash, code_version=code_version, device=device,
+                             node_id=node_id)
+    row = out.trial
     step = 0
     elapsed_before = 0.0
     try:
         seed_everything(spec.seed)
-        data = build_dataset(spec.dataset, spec.seed, device, data_root=data_root)
-        cls = METHODS.get(spec.method)
-        method = cls(data.spec, cls.Params(**spec.params), device)
+        data, cls, method, metrics = build_trial(spec, hparams, device, data_root)
         row["n_params"] = method.n_params()
-        metrics, skipped = [], {}
-        for name in spec.metrics:
-            m = with_samples(get_metric(name), spec.metric_samples.get(name, spec.metric_samples.get("*")))
-            reason = m.not_applicable(data.spec, method)
-            if reason:
-                skipped[name] = reason
-            else:
-                metrics.append(m)
-        hparams.update({"dataset": data.spec.describe(), "metrics": {m.name: m.describe(data.spec) for m in metrics},
-                        "metrics_skipped": skipped, "method_class": f"{cls.__module__}.{cls.__qualname__}",
-                        "trainable": cls.trainable, "needs_labels": cls.needs_labels})
         batch_gen = torch.Generator().manual_seed(spec.seed)
 
         if checkpoint_path is not None and Path(checkpoint_path).exists():

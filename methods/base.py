@@ -10,13 +10,16 @@ from __future__ import annotations
 import copy
 import functools
 from abc import ABCMeta, abstractmethod
-from typing import Callable, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Callable, ClassVar, TypeVar
 
 import torch
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
 from bench.data.base import DataSpec
+
+if TYPE_CHECKING:
+    from methods.stacked import StackedStep
 
 F = TypeVar("F", bound=Callable)
 
@@ -106,6 +109,14 @@ class Method(nn.Module, metaclass=ABCMeta):
 
     def responsibilities(self, x: torch.Tensor) -> torch.Tensor | None:
         """(N, K): p(k|x) where the method defines it, else None."""
+        return None
+
+    @classmethod
+    def stack(cls, methods: list["Method"], streams: list) -> "StackedStep | None":
+        """Several seeds of this method as one vectorised model (methods/stacked.py): a `StackedStep` over the seeds'
+        `methods` (each built as its trial builds it) and their random `streams`, or None where the method does not
+        support it (the default). A subclass that overrides a hook of its parent's step must not inherit support:
+        implementations check `cls` exactly."""
         return None
 
     # -- checkpoints: modules and optimisers together ------------------------------------------------

@@ -29,6 +29,7 @@ from bench.registry import register_method
 from methods.base import Method, inference
 from methods.losses import d_loss, g_loss_nonsaturating
 from methods.nets import NetParams, adam, discriminator_body, generator_trunk, generator_width, head, latent
+from methods.stacked import StackedMLP, StackedParams, StackedStep, elementwise, per_seed_loss, stackable_mlp
 
 
 class MGANParams(NetParams):
@@ -126,11 +127,14 @@ class MGAN(Method):
     def fakes(self, per_gen: int, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
         """(x' (K·per_gen, d), u (K·per_gen,)): `per_gen` fakes from EVERY generator (§3, end), in blocks
         (generator 0's first); z ~ the prior with covariance ×scale."""
-        k, p = self.n_components, self.params
-        z = latent(k * per_gen, p, scale, self.device).view(k, per_gen, p.z_dim)
-        x = self.G(z).flatten(0, 1)
-        u = torch.arange(k, device=self.device).repeat_interleave(per_gen)
+        x = self.G(self.fake_latents(per_gen, scale)).flatten(0, 1)
+        u = torch.arange(self.n_components, device=self.device).repeat_interleave(per_gen)
         return x, u
+
+    def fake_latents(self, per_gen: int, scale: float = 1.0) -> torch.Tensor:
+        """z (K, per_gen, z_dim) of `fakes`: block k is generator k's input."""
+        k, p = self.n_components, self.params
+        return latent(k * per_gen, p, scale, self.device).view(k, per_gen, p.z_dim)
 
     def train_step(self, x, y=None):
         p = self.params
@@ -179,3 +183,57 @@ class MGAN(Method):
     def responsibilities(self, x: torch.Tensor) -> torch.Tensor:
         """(N, K): C(x), the classifier's p(generator k | x) (Prop. 1: C*_k = π_k p_Gk / Σ_j π_j p_Gj)."""
         return torch.softmax(self.heads(x)[1], dim=1)
+
+    @classmethod
+    def stack(cls, methods, streams):
+        """Exact `mgan` on points only (methods/stacked.py); subclasses and image networks: None."""
+        if cls is not MGAN or any(type(m) is not MGAN or m.spec.kind != "points" for m in methods):
+            return None
+        if not all(elementwise(m.G.act) and stackable_mlp(m.G.shared) and stackable_mlp(m.body) for m in methods):
+            return None
+        return StackedMGAN(methods, streams)
+
+
+class StackedMGAN(StackedStep):
+    """`MGAN.train_step` (Alg. 2) for S seeds at once: the same draws, losses and updates in the same order, each
+    seed on its own slice of the stacked players."""
+
+    def __init__(self, methods, streams):
+        super().__init__(methods, streams)
+        gs = [m.G for m in methods]
+        self.g_in = StackedParams(gs, names=("w_in", "b_in"))  # (S, K, z_dim, h), (S, K, 1, h)
+        self.g_act = gs[0].act
+        self.g_shared = StackedMLP([g.shared for g in gs])
+        self.body = StackedMLP([m.body for m in methods])
+        self.d_head = StackedMLP([nn.Sequential(m.d_head) for m in methods])  # same Parameters as m.d_head
+        self.c_head = StackedMLP([nn.Sequential(m.c_head) for m in methods])
+        # Alg. 2 line 6: C and D descend together (as MGAN's CD optimiser); G alone.
+        self.set_players(G=[self.g_in, self.g_shared.params],
+                         CD=[self.body.params, self.d_head.params, self.c_head.params])
+
+    def fakes(self, per_gen: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x' (S, K·per_gen, d), u (K·per_gen,)) as `MGAN.fakes`, seed s's z from its own stream."""
+        z = self.per_seed(lambda m: m.fake_latents(per_gen))  # (S, K, per_gen, z_dim)
+        s, k, m, zd = z.shape
+        w, b = self.g_in["w_in"].flatten(0, 1), self.g_in["b_in"].flatten(0, 1)  # (S·K, z_dim, h), (S·K, 1, h)
+        hidden = self.g_act(torch.baddbmm(b, z.reshape(s * k, m, zd), w))  # (S·K, m, h)
+        x = self.g_shared(hidden.reshape(s, k * m, -1))
+        return x, torch.arange(k, device=z.device).repeat_interleave(per_gen)
+
+    def step(self, x, y=None):
+        p = self.methods[0].params
+        with torch.set_grad_enabled(not p.fresh_fakes_for_g):
+            fake, u = self.fakes(p.fake_batch_size)
+        d_real = self.d_head(self.body(x))  # (S, M, 1) (C's logits on reals are unused in Alg. 2)
+        f_fake = self.body(fake.detach())
+        d_fake, c_fake = self.d_head(f_fake), self.c_head(f_fake)
+        loss_c = per_seed_loss(classifier_loss, c_fake, u=u)  # Alg. 2 line 4, per seed
+        loss_d = per_seed_loss(d_loss, d_real, d_fake)  # Alg. 2 line 5
+        self.descend("CD", (loss_c + loss_d).sum())  # Alg. 2 line 6; Σ_s: each seed's gradient is its own
+        if p.fresh_fakes_for_g:  # Alg. 2 line 7
+            fake, u = self.fakes(p.fake_batch_size)
+        f_fake = self.body(fake)
+        loss_g = per_seed_loss(generator_loss, self.d_head(f_fake), self.c_head(f_fake), u=u, beta=p.beta)
+        self.descend("G", loss_g.sum())  # Alg. 2 line 8, minimised
+        self.step_schedulers()
+        return {"loss_c": loss_c.tolist(), "loss_d": loss_d.tolist(), "loss_g": loss_g.tolist()}
