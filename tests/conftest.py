@@ -1,4 +1,7 @@
-"""Shared test fixtures. Ray-starting tests are marked `ray` and grouped onto an xdist worker per Ray instance."""
+"""Shared test fixtures. Ray-starting test modules are marked `ray` and carry an explicit `xdist_group` (`ray`: the
+session's local instance, `ray_env`; `cluster`: tests that start their own loopback clusters), so each group runs on
+one worker under `--dist loadgroup` and the two groups run side by side. (A marker added in
+pytest_collection_modifyitems comes too late: xdist's own hook has already named the groups.)"""
 from __future__ import annotations
 
 import os
@@ -14,16 +17,6 @@ def pytest_configure(config):
     import torch
 
     torch.set_num_threads(1)
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group markers
-def pytest_collection_modifyitems(config, items):
-    # Tests sharing one Ray instance share an xdist worker: `ray` (the session's local instance, ray_env) and
-    # `ray(group="cluster")` (tests that start their own loopback clusters), so the two groups run side by side.
-    for item in items:
-        marker = item.get_closest_marker("ray")
-        if marker:
-            item.add_marker(pytest.mark.xdist_group(marker.kwargs.get("group", "ray")))
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-pytestmark = pytest.mark.ray(group="cluster")  # own loopback clusters: beside the local-Ray group
+pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("cluster")]  # own loopback clusters: beside the local-Ray group
 KEY = ["trial_id", "step", "metric", "sigma", "subset"]
 
 SUITE = """
@@ -27,7 +27,7 @@ datasets: [ring8_mgan]
 methods: [gan, oracle]
 metrics: [modes, hq, sym_kl]
 profiles:
-  smoke: {steps: 1500, n_evals: 3, seeds: 3, checkpoint_every: 300}
+  smoke: {steps: 600, n_evals: 3, seeds: 3, checkpoint_every: 150}
   default: {steps: 3000, n_evals: 3, seeds: 3, checkpoint_every: 500}
   paper: {steps: 3000, n_evals: 3, seeds: 3, checkpoint_every: 500}
 """
@@ -188,7 +188,8 @@ def test_fractional_gpus_pack_four_trials_on_one_logical_gpu(ray_tmp, tmp_path):
         suite = tmp_path / "gpu.yaml"
         suite.write_text(textwrap.dedent(SUITE).replace("name: faults", "name: gpu")
                          .replace("methods: [gan, oracle]", "methods: [gan]")
-                         .replace("seeds: 3, checkpoint_every: 300", "seeds: 4"))
+                         .replace("steps: 600", "steps: 1500")  # long enough that all four start before one ends
+                         .replace("seeds: 3, checkpoint_every: 150", "seeds: 4"))
         r = bench("run", "--suite", str(suite), "--profile", "smoke", "--out", str(tmp_path / "o"), "--address",
                   cluster.address, "--gpus-per-trial", "0.25", "--cpus-per-trial", "1", "--no-report")
         assert r.returncode == 0, r.stdout + r.stderr
