@@ -120,21 +120,16 @@ def to_markdown(table: pd.DataFrame) -> str:
                        f"{_paper_text(r)} ({r['pm_meaning']}; {_origin_text(r)}) | {_ours_text(r)} | "
                        f"{fmt(r['diff'])} | {r['status']} |")
         out.append("")
-    missing = table[table["status"] == "not run"]
-    if len(missing):
-        out += [f"## Not run here ({len(missing)} numbers)", "",
-                "| paper | source | dataset | method | metric | paper | protocol |", "|---|---|---|---|---|---|---|"]
-        for _, r in missing.iterrows():
-            out.append(f"| {r['paper']} | {r['source']} | {r['dataset']} | {r['method']} | {r['metric']} | "
-                       f"{_paper_text(r)} | {r['protocol']} |")
-        out.append("")
-    cannot = table[table["status"] == "not runnable here"]
-    if len(cannot):
-        out += [f"## Not runnable here ({len(cannot)} numbers)", "",
-                "| paper | source | dataset | method | metric | paper | why |", "|---|---|---|---|---|---|---|"]
-        for _, r in cannot.iterrows():
-            out.append(f"| {r['paper']} | {r['source']} | {r['dataset']} | {r['method']} | {r['metric']} | "
-                       f"{_paper_text(r)} | {r['note']} |")
+    for status, title, last, col in (("not run", "Not run here", "protocol", "protocol"),
+                                     ("not runnable here", "Not runnable here", "why", "note")):
+        rows = table[table["status"] == status]
+        if len(rows):
+            out += [f"## {title} ({len(rows)} numbers)", "",
+                    f"| paper | source | dataset | method | metric | paper | {last} |", "|---|---|---|---|---|---|---|"]
+            for _, r in rows.iterrows():
+                out.append(f"| {r['paper']} | {r['source']} | {r['dataset']} | {r['method']} | {r['metric']} | "
+                           f"{_paper_text(r)} | {r[col]} |")
+            out.append("")
     return "\n".join(out) + "\n"
 
 
