@@ -38,9 +38,7 @@ def _env() -> dict:
     return env
 
 
-# Session scope: under xdist a worker may run another module between this module's tests, which tears a
-# module-scoped fixture down and builds it again (the cluster and its reference sweep twice, minutes each)
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_tmp():
     # Ray's socket paths must stay short: a fresh folder directly under /tmp, not pytest's deep tmp_path.
     d = tempfile.mkdtemp(prefix="mbc", dir="/tmp")
@@ -60,14 +58,14 @@ def start_cluster(*node_args: dict):
     return cluster
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def two_nodes(ray_tmp):
     cluster = start_cluster({"num_cpus": 1}, {"num_cpus": 1})
     yield cluster
     cluster.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def suite_file(tmp_path_factory):
     p = tmp_path_factory.mktemp("suite") / "faults.yaml"
     p.write_text(textwrap.dedent(SUITE))
@@ -89,7 +87,7 @@ def rows(run_dir: Path) -> pd.DataFrame:
     return m.sort_values(KEY).reset_index(drop=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def reference(two_nodes, suite_file, tmp_path_factory):
     """The uninterrupted sweep on the two-node cluster."""
     out = tmp_path_factory.mktemp("ref")

@@ -15,9 +15,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]  # one local Ray 
 METHODS = "gan,oracle,collapsed"
 
 
-# Session scope: under xdist a worker may run another module between this module's tests, which tears a
-# module-scoped fixture down and builds it again (the images smoke sweep twice, minutes each)
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def image_run(ray_env, tmp_path_factory):
     import os
 

@@ -26,9 +26,7 @@ def only_run_dir(root: Path, suite: str) -> Path:
     return runs[0]
 
 
-# Session scope: under xdist a worker may run another module between this module's tests, which tears a
-# module-scoped fixture down and builds it again (the smoke sweep twice, minutes each)
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def smoke_run(ray_env, tmp_path_factory):
     out = tmp_path_factory.mktemp("smoke")
     import io
