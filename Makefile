@@ -53,7 +53,7 @@ report: $(STAMP)
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { echo "== installing Debian's chromium for the report test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	$(PY) -m pytest -n 2 --dist loadgroup --durations=15 $(TEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile --durations=15 $(TEST_ARGS)
 
 perf: $(STAMP)
 	$(PY) -m bench.perf.run_all

@@ -1,7 +1,7 @@
-"""Shared test fixtures. Ray-starting test modules are marked `ray` and carry an explicit `xdist_group` (`ray`: the
-session's local instance, `ray_env`; `cluster`: tests that start their own loopback clusters), so each group runs on
-one worker under `--dist loadgroup` and the two groups run side by side. (A marker added in
-pytest_collection_modifyitems comes too late: xdist's own hook has already named the groups.)"""
+"""Shared test fixtures. `make test` runs `pytest -n 2 --dist loadfile`: every module's tests run on one worker, so a
+module-scoped fixture (the smoke sweeps, the loopback cluster) is built once. (`--dist loadgroup` with `xdist_group`
+markers did not group anything under this pytest-xdist 3.8.0: CI built each of those fixtures twice, once per worker.)
+Ray-starting modules are marked `ray`."""
 from __future__ import annotations
 
 import os

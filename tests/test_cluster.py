@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("cluster")]  # own loopback clusters: beside the local-Ray group
+pytestmark = pytest.mark.ray
 KEY = ["trial_id", "step", "metric", "sigma", "subset"]
 
 SUITE = """

@@ -10,7 +10,7 @@ import pytest
 
 from bench.cli import main
 
-pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]  # one local Ray instance per worker
+pytestmark = pytest.mark.ray
 
 METHODS = "gan,oracle,collapsed"
 

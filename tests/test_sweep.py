@@ -11,7 +11,7 @@ import pytest
 from bench.cli import main
 from bench.results import METRICS_SCHEMA, SAMPLES_SCHEMA, TRIALS_SCHEMA
 
-pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]  # one local Ray instance per worker
+pytestmark = pytest.mark.ray
 MANY = ["deligan", "ensemble_gan", "moe_gan"]  # N = 50 latent Gaussians / generators / codes on every dataset
 # K = the dataset's classes (the K rule; MGAN too since issue 15), or one component per class (references, AC-GAN)
 CLASSES = ["gmgan_static", "gmgan_dynamic", "gmgan_supervised", "pcmgan", "mgan", "acgan", "infogan", "oracle",
