@@ -19,7 +19,7 @@ DEPS_HASH := $(shell { cat pyproject.toml constraints.txt; echo "recipe $(INSTAL
 STAMP := $(VENV)/.modebench-installed-$(DEPS_HASH)
 PY := $(VENV)/bin/python
 
-.PHONY: help install bench report test perf repro-seeds repro-baselines clean
+.PHONY: help install bench report test perf repro-seeds repro-baselines repro-images repro-images-cpu clean
 
 help:
 	@echo "make bench SUITE=mode_collapse [PROFILE=smoke|default|paper] [ARGS=\"--seeds 5 ...\"]"
@@ -28,6 +28,8 @@ help:
 	@echo "make perf        (timings under bench/perf/; not part of the tests)"
 	@echo "make repro-seeds [OUT=results/repro] (the seed papers' 2-D checks, paper profile: about 1 h on 2 cores)"
 	@echo "make repro-baselines [OUT=results/repro] (the papers' baseline rows, paper profile: about 3 h on 2 cores)"
+	@echo "make repro-images [ADDRESS=host:port] [GPUS=0.25] [OUT=results/repro] (the papers' image experiments: a GPU cluster; README \"GPU-hours\")"
+	@echo "make repro-images-cpu [OUT=results/repro] (MD-GAN Table 3 S1/4 and GM-GAN Fig. 7 cut to 2 cores: about 2 h)"
 
 install: $(STAMP)
 
@@ -75,6 +77,30 @@ repro-baselines: $(STAMP)
 	-$(REPRO_RUN) --methods infogan,sngan,veegan,unrolled_gan --datasets grid25,ring8_mdgan
 	-$(REPRO_RUN) --methods d2gan,unrolled_gan --datasets ring8_mgan
 	$(PY) -m bench report $$(ls -d $(OUT)/mode_collapse/*/ | tail -n 2) --out $(OUT)/report_baselines
+
+# The seed papers' image experiments (issue "Images, part 3"): MD-GAN Table 3 (suites/stacked_mnist.yaml `paper`),
+# the image protocols of suites/images.yaml `paper` and GM-GAN Table 2's K = 20 / 30, then one report. They need the
+# datasets (`bench data check NAME`), torch-fidelity's Inception weights and GPUs: ADDRESS=host:port (or auto) runs
+# them on an existing Ray cluster, GPUS=0.25 packs four trials on a GPU (docs/cluster.md "Sizing a GPU fraction").
+# README "GPU-hours" estimates what each costs. REPRO_PROFILE=smoke runs the same targets' smoke profiles in minutes.
+CLUSTER_ARGS = $(if $(ADDRESS),--address $(ADDRESS)) $(if $(GPUS),--gpus-per-trial $(GPUS))
+IMAGE_RUN = $(PY) -m bench run --out $(OUT) --no-report $(CLUSTER_ARGS)
+repro-images: $(STAMP)
+	-$(IMAGE_RUN) --suite stacked_mnist --profile $(REPRO_PROFILE)
+	-$(IMAGE_RUN) --suite images --profile $(REPRO_PROFILE)
+	$(if $(filter paper,$(REPRO_PROFILE)),-$(IMAGE_RUN) --suite images --profile paper_gmgan_k20)
+	$(if $(filter paper,$(REPRO_PROFILE)),-$(IMAGE_RUN) --suite images --profile paper_gmgan_k30)
+	$(PY) -m bench report $$(ls -d $(OUT)/stacked_mnist/*/ | tail -n 1) \
+	  $$(ls -d $(OUT)/images/*/ | tail -n $(if $(filter paper,$(REPRO_PROFILE)),3,1)) --out $(OUT)/report_images
+
+# What this 2-core VM can reproduce of them (docs/reproductions.md): MD-GAN Table 3's S1/4 column (stacked_mnist
+# `cpu_s14`: 9 methods x 3 seeds) and GM-GAN Fig. 7's quality-diversity curves of GM-GAN vs GAN on digits and MNIST
+# (images `qd_cpu`). Needs MNIST (fetched when missing); no Inception, no GPU.
+repro-images-cpu: $(STAMP)
+	-$(IMAGE_RUN) --suite stacked_mnist --profile cpu_s14 --fetch
+	-$(IMAGE_RUN) --suite images --profile qd_cpu --fetch
+	$(PY) -m bench report $$(ls -d $(OUT)/stacked_mnist/*/ | tail -n 1) $$(ls -d $(OUT)/images/*/ | tail -n 1) \
+	  --out $(OUT)/report_images_cpu
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
