@@ -73,7 +73,8 @@ def _write_text(path: Path, text: str) -> None:
 def build_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
     """Write the report; returns the path of index.html. Raises EmptyRun (nothing written) when no trial
     completed, UserError on bad input."""
-    from bench.report import figures, html, image_figures, image_tables, leaderboard, paper, stacked_figures, stats
+    from bench.report import (best_tables, figures, html, image_figures, image_tables, leaderboard, paper,
+                              stacked_figures, stats)
 
     run_dirs = [Path(d) for d in run_dirs]
     if not run_dirs:
@@ -119,6 +120,11 @@ def build_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
         atomic_write(out_dir / "per_class.csv", lambda tmp: per_class.to_csv(tmp, index=False))
         _write_text(out_dir / "per_class.md", image_tables.to_markdown(per_class))
 
+    best = best_tables.best_over_evaluations(data, hib)  # PCM-GAN's "best over epochs" reading, labelled
+    if len(best):
+        atomic_write(out_dir / "best_over_evaluations.csv", lambda tmp: best.to_csv(tmp, index=False))
+        _write_text(out_dir / "best_over_evaluations.md", best_tables.to_markdown(best))
+
     fig_dir = out_dir / "figures"
     figs = (figures.samples_figure(data, fig_dir) + figures.components_figure(data, fig_dir)
             + figures.coverage_figure(summary, data, fig_dir) + figures.qd_figures(data, fig_dir)
@@ -127,5 +133,6 @@ def build_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
             + stacked_figures.stacked_figure(data, fig_dir))
     _write_text(out_dir / "index.html", html.index_html(runs=data.runs, trials=data.trials, notes=notes,
                                                          boards_html=boards_html, groups_html=groups_html,
-                                                         paper=pvo, figures=figs, per_class_html=per_class_html))
+                                                         paper=pvo, figures=figs, per_class_html=per_class_html,
+                                                         best_html=best_tables.to_html(best)))
     return out_dir / "index.html"

@@ -97,7 +97,7 @@ def _paper_section(table: pd.DataFrame) -> str:
 
 
 def index_html(*, runs: list[dict], trials: pd.DataFrame, notes: list[str], boards_html: str, groups_html: str,
-               paper: pd.DataFrame, figures: list, per_class_html: str = "") -> str:
+               paper: pd.DataFrame, figures: list, per_class_html: str = "", best_html: str = "") -> str:
     figs = "".join(f"<h3>{html.escape(p.stem.replace('_', ' '))}</h3><img src='figures/{html.escape(p.name)}' "
                    f"alt='{html.escape(p.stem)}'> <a class='small' href='figures/{html.escape(p.with_suffix('.pdf').name)}'>"
                    "PDF</a>" for p in figures if p.suffix == ".png")
@@ -118,6 +118,7 @@ def index_html(*, runs: list[dict], trials: pd.DataFrame, notes: list[str], boar
 {groups}
 <h2 id="paper">Paper vs ours</h2>{_paper_section(paper)}
 {"<h2 id='per-class'>Per-class tables</h2><p class='small'><a href='per_class.md'>per_class.md</a> · <a href='per_class.csv'>per_class.csv</a></p>" + per_class_html if per_class_html else ""}
+{"<h2 id='best'>Best over evaluations</h2><p class='small'><a href='best_over_evaluations.md'>best_over_evaluations.md</a> · <a href='best_over_evaluations.csv'>best_over_evaluations.csv</a></p>" + best_html if best_html else ""}
 <h2 id="figures">Figures</h2>{figs}
 <script>{JS}</script>
 </body></html>
