@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from bench.errors import UserError
+from bench.method_params import (mixture_k, paper_departures, resolve_layers,  # noqa: F401 (re-exported)
+                                  resolve_method_params)
 from bench.registry import DATASETS, METHODS, METRICS
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
@@ -312,32 +314,6 @@ def eval_schedule(steps: int, n_evals: int | None, eval_every: int | None) -> li
     return sorted(points | {steps})
 
 
-def resolve_method_params(method: str, *layers: dict[str, Any], where: str) -> dict[str, Any]:
-    """Merge param layers over the method's defaults and validate them with its typed Params."""
-    cls = METHODS.get(method)
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        merged.update(layer)
-    try:
-        params = cls.Params(**merged)
-    except ValidationError as e:
-        problems = []
-        valid = sorted(cls.Params.model_fields)
-        for err in e.errors():
-            key = ".".join(str(x) for x in err["loc"])
-            if err["type"] == "extra_forbidden":
-                import difflib
-
-                close = difflib.get_close_matches(key, valid, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                problems.append(f"unknown parameter {key!r}{hint}")
-            else:
-                problems.append(f"{key}: {err['msg']}")
-        raise UserError(f"{where}: bad parameters for method {method!r}: {'; '.join(problems)}. "
-                        f"Valid parameters: {', '.join(valid)}") from None
-    return params.model_dump(mode="json")
-
-
 def _check_all_method_overrides(prof: Profile, methods: list[str], where: str) -> None:
     """An override without `methods` applies each param to the methods that have it (e.g. network fields
     skip the oracle); a key that none of the run's methods has is a typo and an error."""
@@ -354,71 +330,6 @@ def _check_all_method_overrides(prof: Profile, methods: list[str], where: str) -
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise UserError(f"{where}: overrides[{i}].params: no method of this run has a parameter {key!r}"
                                 f"{hint}; valid parameters: {', '.join(sorted(known))}")
-
-
-# -- what a method owns: declarations on its Params (read here, never a list in a suite) -------------------
-# A method's Params class may declare (class attributes; absent = empty):
-#   own_fields: frozenset[str]       its own design (e.g. a mixture latent's d, K, spread): an override that does
-#                                    not name the method leaves these at the method's value;
-#   k_field: str                     the field holding K, its number of mixture components / generators / codes:
-#                                    unless a layer for the method sets it, K = the dataset's number of classes
-#                                    (one rule for every mixture method; the Params default is K only where the
-#                                    method is built directly), resolved here and recorded in the trial's params;
-#   per_component_fields: frozenset  counts per component (MGAN's fakes per generator): a value an override that
-#                                    does not name the method sets is a total per step, split over the K components;
-#   paper_defining: dict[str, str]   fields whose default is the method's paper value, each with the text that
-#                                    describes a departure (the report marks such rows; `paper_departures`).
-def _declared(method: str, name: str, default):
-    return getattr(METHODS.get(method).Params, name, default)
-
-
-def mixture_k(method: str, params: dict[str, Any], dataset: str) -> int | None:
-    """K of a method that declares `k_field`: `params[k_field]` if the method's own layers set it, else the
-    dataset's number of classes; None for a method without one."""
-    field = _declared(method, "k_field", None)
-    if field is None:
-        return None
-    from bench.data import get_spec
-
-    return params.get(field) or get_spec(dataset).n_classes
-
-
-def paper_departures(method: str, params: dict[str, Any]) -> list[str]:
-    """Texts of the method's paper-defining fields whose value here is not the paper's (the field's default)."""
-    if method not in METHODS:
-        return []
-    cls = METHODS.get(method).Params
-    out = []
-    for field, text in _declared(method, "paper_defining", {}).items():
-        paper = cls.model_fields[field].default
-        value = params.get(field, paper)
-        if isinstance(paper, tuple):
-            paper = list(paper)
-        if value != paper:
-            out.append(text.format(value=value, paper=paper))
-    return out
-
-
-def _all_methods_layer(method: str, ov: Override, k: int | None) -> tuple[dict, list[str]]:
-    """The part of an override without `methods` that applies to `method`: only fields it has, none of its
-    own_fields, per-component counts split over its K. Returns (layer, notes of what was kept or split)."""
-    fields = METHODS.get(method).Params.model_fields
-    own = _declared(method, "own_fields", frozenset())
-    per_comp = _declared(method, "per_component_fields", frozenset())
-    layer, kept = {}, []
-    for key, value in ov.params.items():
-        if key not in fields:
-            continue
-        if key in own:
-            what = ov.protocol or (ov.note[:60] + "…" if len(ov.note) > 60 else ov.note) or "an all-method override"
-            kept.append(f"{method} keeps its own {key} (part of the method's design), not the {key} of {what}")
-            continue
-        if key in per_comp and k and isinstance(value, int):
-            split = -(-value // k)
-            kept.append(f"{method}: {key} {value} per step is split over its K = {k} components: {split} each")
-            value = split
-        layer[key] = value
-    return layer, kept
 
 
 def _split_variants(value: str | list[str] | None, prof: Profile, profile: str) -> list[str | None]:
@@ -489,7 +400,7 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
                     notes.append(f"variant {variant}: " + (v.note or json.dumps(v.params, sort_keys=True)))
                     if v.protocol and v.protocol not in protocols:
                         protocols.append(v.protocol)
-                params, kept = _resolve_layers(method, dataset, layers,
+                params, kept = resolve_layers(method, dataset, layers,
                                                where + (f" variant {variant!r}" if variant else ""))
                 notes.extend(kept)
                 for seed in range(n_seeds):
@@ -502,23 +413,3 @@ def build_plan(cfg: SuiteConfig, profile: str = "default", *, methods=None, data
         raise UserError(f"{where}: no (method, dataset) pair of --methods / --datasets is in one of the profile's "
                         f"protocols (its overrides with a `protocol:` tag); see suites/{cfg.name}.yaml")
     return RunPlan(suite=cfg, profile=profile, trials=trials)
-
-
-def _resolve_layers(method: str, dataset: str, layers: list[dict | Override], where: str) -> tuple[dict, list[str]]:
-    """(the method's full params, notes of what all-method overrides kept or split) from its layers in order."""
-    # K: what the method-named layers (and its defaults) say, else the dataset's classes (k_field None).
-    named = {}
-    for layer in layers:
-        if isinstance(layer, dict):
-            named.update(layer)
-    k_field = _declared(method, "k_field", None)
-    k = mixture_k(method, named, dataset) if k_field else None
-    resolved, notes = [], []
-    for layer in layers:
-        if isinstance(layer, Override):
-            layer, kept = _all_methods_layer(method, layer, k)
-            notes.extend(kept)
-        resolved.append(layer)
-    if k_field:
-        resolved.append({k_field: k})  # recorded per trial: K itself, never "None"
-    return resolve_method_params(method, *resolved, where=where), notes

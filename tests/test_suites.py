@@ -318,3 +318,19 @@ def test_an_override_naming_the_method_still_sets_its_own_fields(tmp_path):
     assert any("split over its K = 25 components: 4 each" in n for n in by["mgan"].overrides)
     default = {t.method: t for t in build_plan(load_suite(write_suite(tmp_path, OWN_SUITE)), "default").trials}
     assert default["gmgan_static"].params["z_dim"] == 100 and default["gmgan_static"].params["n_gaussians"] == 25
+
+
+def test_a_split_that_a_later_layer_naming_the_method_replaces_is_not_told(tmp_path):
+    named = OWN_SUITE.replace("""      - methods: [gan]
+        datasets: [grid25]
+        steps: 50""", """      - methods: [mgan]
+        params: {fake_batch_size: 12}
+        note: "MGAN's own fakes per generator"
+      - methods: [gan]
+        datasets: [grid25]
+        steps: 50""")
+    assert named != OWN_SUITE
+    by = {t.method: t for t in build_plan(load_suite(write_suite(tmp_path, named)), "paper").trials}
+    assert by["mgan"].params["fake_batch_size"] == 12
+    assert not any("split over its K" in n for n in by["mgan"].overrides)
+    assert "MGAN's own fakes per generator" in by["mgan"].overrides
