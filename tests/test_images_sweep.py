@@ -50,6 +50,29 @@ def test_the_smoke_sweep_completes_with_tables_grids_and_a_report(image_run):
     assert (img[img["trial_id"] == oracle]["kind"] == "component").sum() == 10  # one component per class
 
 
+def test_the_smoke_report_shows_every_image_figure_and_table_and_renders_in_chromium(image_run):
+    from bench.report.browser import check_in_browser, find_chromium
+
+    _, run_dir, _ = image_run
+    report = run_dir / "report"
+    figures = {p.stem for p in (report / "figures").glob("*.png")}
+    expected = {"images_digits", "images_stacked_digits", "components_digits",  # sample and per-component grids
+                "stacked_modes_kl",  # Stacked-MNIST mode-count and KL bars
+                "quality_diversity_images",  # GM-GAN Fig. 7 over σ
+                "curve_fid_dom", "curve_stacked_modes", "curve_m_is", "curve_gm_score"}  # metrics against step
+    assert expected <= figures, expected - figures
+    per_class = (report / "per_class.md").read_text()  # m-IS per predicted class (DeLiGAN Table 1)
+    assert "## m_is on digits" in per_class
+    page = (report / "index.html").read_text()
+    assert "id='per-class'" in page and all(f"figures/{f}.png" in page for f in expected)
+    assert (report / "paper_vs_ours.md").exists()
+    if find_chromium() is None:
+        pytest.fail("chromium is missing: `make test` installs Debian's chromium (apt-get install chromium)")
+    check = check_in_browser(report / "index.html")
+    loaded, total = map(int, check.images_loaded.split("/"))
+    assert total >= len(expected) and loaded == total and check.console == [], check
+
+
 def test_every_value_records_its_evaluator_and_sample_count(image_run):
     _, _, run = image_run
     for hp in map(json.loads, run["trials"]["hparams"]):
