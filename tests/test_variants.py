@@ -1,7 +1,6 @@
 """Profile variants (suites.Profile.variants): plan expansion, ids, validation, the --variants selection, the
 dry-run column, the trials table's `variant` column, and the stacked_mnist suite's plans (MD-GAN Table 3)."""
 import textwrap
-from datetime import datetime, timezone
 
 import pandas as pd
 import pyarrow as pa
@@ -12,6 +11,7 @@ from bench.cli import main
 from bench.errors import UserError
 from bench.results import TRIALS_SCHEMA, merge_parts, read_table, write_trial_part
 from bench.suites import build_plan, load_suite, stable_hash
+from handmade import trial_row
 
 SUITE = """
 name: tiny
@@ -137,14 +137,10 @@ def test_cli_bad_variants_exit_2_and_the_dry_run_shows_the_variant_column(capsys
 
 
 # -- results: the variant column ----------------------------------------------------------------------------
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def _trial(tid, **extra):
-    return {"trial_id": tid, "suite": "s", "profile": "p", "dataset": "grid25", "method": "gan", "seed": 0,
-            "status": "completed", "error": None, "steps": 1, "wall_s": 1.0, "device": "cpu", "node_id": "n",
-            "n_params": 1, "hparams": "{}", "config_hash": "c", "code_version": "v", "started_at": NOW,
-            "finished_at": NOW, **extra}
+    return trial_row(tid, "gan", steps=1, **extra)
 
 
 def test_the_variant_column_round_trips_and_older_tables_read_it_as_null(tmp_path):
@@ -188,7 +184,7 @@ def test_stacked_suite_runs_every_trainable_method_at_three_d_sizes(stacked):
     assert {t.dataset for t in plans["smoke"]} == {"stacked_digits"} and {t.steps for t in plans["smoke"]} == {20}
     default = plans["default"]
     assert {"gan", "mdgan", "mgan", "gmgan_static", "pcmgan", "deligan"} <= {t.method for t in default}
-    assert "estimate" in cfg.profiles["default"].description.lower()
+    assert "measured" in cfg.profiles["default"].description.lower()  # its wall time, timed once
     paper = plans["paper"]
     assert len(paper) == len(trainable) * 3 * 5 and {t.seed for t in paper} == set(range(5))
     assert {t.dataset for t in paper} == {"stacked_mnist"}

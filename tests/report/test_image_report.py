@@ -2,15 +2,14 @@
 its protocol, "protocol differs" without it), m-IS / class-share per-class tables, GM-GAN Fig. 7's quality vs
 diversity over σ, image metrics against training step, and the page in Chromium."""
 import json
-from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
 
 from bench.report.build import build_report
 from bench.results import merge_parts, write_json, write_trial_part
+from handmade import trial_row
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # (method, seed) -> final IS; mgan's trials follow MGAN's CIFAR protocol, gan's none
 IS = {("mgan", 0): 8.0, ("mgan", 1): 8.5, ("gan", 0): 5.0, ("gan", 1): 6.0}
 M_IS = {("mgan", 0): {"0": 2.0, "1": 3.0}, ("mgan", 1): {"0": 2.5, "1": 3.5},
@@ -48,10 +47,8 @@ def run(tmp_path_factory):
         tid = f"{method}{seed}"
         hp = {"protocols": ["mgan-cifar-is"] if method == "mgan" else [],
               "params": {"n_generators": 10} if method == "mgan" else {}}
-        trial = {"trial_id": tid, "suite": "images", "profile": "paper", "dataset": "cifar10", "method": method,
-                 "seed": seed, "status": "completed", "error": None, "steps": 100, "wall_s": 1.0, "device": "cpu",
-                 "node_id": "n", "n_params": 3, "hparams": json.dumps(hp), "config_hash": "abc",
-                 "code_version": "v", "started_at": NOW, "finished_at": NOW}
+        trial = trial_row(tid, method, seed, dataset="cifar10", suite="images", profile="paper",
+                          hparams=json.dumps(hp), config_hash="abc")
         write_trial_part(run, trial, _rows(tid, method, seed), [])
     merge_parts(run)
     write_json(run / "run.json", {"run_id": "run1", "suite": "images", "profile": "paper", "config_hash": "abc",

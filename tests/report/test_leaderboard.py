@@ -1,6 +1,5 @@
 """The leaderboard on a hand-made run folder with known values."""
 import json
-from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -10,8 +9,8 @@ from scipy import stats as sps
 from bench.cli import main
 from bench.report.build import build_report
 from bench.results import merge_parts, write_json, write_trial_part
+from handmade import NOW, trial_row
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 HP = json.dumps({"dataset": {"name": "grid25", "mixture": {"means": [[0, 0], [2, 0]], "stds": [0.05, 0.05],
                                                            "weights": [0.5, 0.5]}}})
 # (method, seed) -> final values; a: 3 seeds, b: 3 seeds; c: 2 completed + 1 diverged; oracle/collapsed 1 each
@@ -49,10 +48,8 @@ def make_run(root, name="run1", values=VALUES, diverged=(("c", 2),), prefix=""):
 
 
 def trial(tid, method, seed, status):
-    return {"trial_id": tid, "suite": "s", "profile": "smoke", "dataset": "grid25", "method": method, "seed": seed,
-            "status": status, "error": None if status == "completed" else "non-finite loss at step 60",
-            "steps": 100, "wall_s": 1.0, "device": "cpu", "node_id": "n", "n_params": 3, "hparams": HP,
-            "config_hash": "abc", "code_version": "v", "started_at": NOW, "finished_at": NOW}
+    return trial_row(tid, method, seed, profile="smoke", hparams=HP, status=status, config_hash="abc",
+                     error=None if status == "completed" else "non-finite loss at step 60")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 load.py, the stacked modes / KL bars per D size, and paper-vs-ours matching each Table 3 column by its protocol
 tag. Built from a hand-made run folder with known values."""
 import json
-from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -13,8 +12,8 @@ from bench.report.load import load_runs, method_label
 from bench.report.paper import paper_vs_ours
 from bench.report.stacked_figures import stacked_figure, stacked_table
 from bench.results import merge_parts, write_json, write_trial_part
+from handmade import trial_row
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 VARIANTS = ("B", "S1/2", "S1/4")
 # (method, variant) -> final stacked_modes per seed (3 seeds); KL = 1 - modes / 1000 (a known, distinct value)
 MODES = {("gan", "B"): (600.0, 640.0, 620.0), ("gan", "S1/2"): (300.0, 340.0, 320.0),
@@ -28,10 +27,8 @@ def _write(run, tid, method, variant, seed, metrics: dict, protocols):
     rows = [{"trial_id": tid, "suite": "stacked_mnist", "dataset": "stacked_mnist", "method": method, "seed": seed,
              "step": step, "metric": m, "value": v if step == 100 else v / 2, "sigma": None, "subset": "all"}
             for m, v in metrics.items() for step in (50, 100)]
-    trial = {"trial_id": tid, "suite": "stacked_mnist", "profile": "paper", "dataset": "stacked_mnist",
-             "method": method, "seed": seed, "status": "completed", "error": None, "steps": 100, "wall_s": 1.0,
-             "device": "cpu", "node_id": "n", "n_params": 3, "hparams": hp, "config_hash": "c", "code_version": "v",
-             "started_at": NOW, "finished_at": NOW, "variant": variant}
+    trial = trial_row(tid, method, seed, dataset="stacked_mnist", suite="stacked_mnist", profile="paper", hparams=hp,
+                      variant=variant)
     write_trial_part(run, trial, rows, [])
 
 

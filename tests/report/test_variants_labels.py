@@ -2,7 +2,6 @@
 whose params depart from its method's paper-defining defaults is marked † with a footnote; methods with
 needs_labels are marked ‡ and ranked only among themselves."""
 import json
-from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
@@ -14,8 +13,8 @@ from bench.report.load import load_runs
 from bench.report.stats import summarise
 from bench.results import merge_parts, write_json, write_trial_part
 from bench.suites import build_plan, load_suite, paper_departures
+from handmade import trial_row
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 DATASETS = ["grid25", "ring8_mdgan"]
 MIXTURE = {"name": "x", "mixture": {"means": [[0, 0], [2, 0]], "stds": [0.05, 0.05], "weights": [0.5, 0.5]}}
 # final values per method (3 seeds: base, base + d, base - d): acgan is best on every metric by far
@@ -49,10 +48,7 @@ def built(tmp_path_factory, plans):
                 vals = {"modes": modes + d, "w1": w1 + d / 100}
                 rows = [{"trial_id": tid, "suite": "s", "dataset": dataset, "method": method, "seed": seed,
                          "step": 100, "metric": m, "value": v, "sigma": None, "subset": "all"} for m, v in vals.items()]
-                trial = {"trial_id": tid, "suite": "s", "profile": "x", "dataset": dataset, "method": method,
-                         "seed": seed, "status": "completed", "error": None, "steps": 100, "wall_s": 1.0,
-                         "device": "cpu", "node_id": "n", "n_params": 3, "hparams": hp, "config_hash": "c",
-                         "code_version": "v", "started_at": NOW, "finished_at": NOW}
+                trial = trial_row(tid, method, seed, dataset=dataset, profile="x", hparams=hp)
                 write_trial_part(run, trial, rows, [])
     merge_parts(run)
     write_json(run / "run.json", {"run_id": "run", "suite": "s", "profile": "x", "config_hash": "c",
