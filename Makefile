@@ -82,25 +82,29 @@ repro-baselines: $(STAMP)
 # the image protocols of suites/images.yaml `paper` and GM-GAN Table 2's K = 20 / 30, then one report. They need the
 # datasets (`bench data check NAME`), torch-fidelity's Inception weights and GPUs: ADDRESS=host:port (or auto) runs
 # them on an existing Ray cluster, GPUS=0.25 packs four trials on a GPU (docs/cluster.md "Sizing a GPU fraction").
-# README "GPU-hours" estimates what each costs. REPRO_PROFILE=smoke runs the same targets' smoke profiles in minutes.
+# README "GPU-hours" estimates what each costs. REPRO_PROFILE=smoke runs the same targets' smoke profiles in minutes;
+# ARGS="--inception-weights PATH --data-root DIR" adds flags to every run; MNIST is fetched when missing (--fetch).
 CLUSTER_ARGS = $(if $(ADDRESS),--address $(ADDRESS)) $(if $(GPUS),--gpus-per-trial $(GPUS))
-IMAGE_RUN = $(PY) -m bench run --out $(OUT) --no-report $(CLUSTER_ARGS)
+IMAGE_RUN = $(PY) -m bench run --out $(OUT) --no-report --fetch $(CLUSTER_ARGS) $(ARGS)
+# The report reads only the run folders this invocation created (newer than its start mark): a run refused before it
+# starts (exit 2: missing data or weights) writes no folder, and an older run under OUT must not stand in for it.
+NEW_RUNS = find $(OUT)/stacked_mnist $(OUT)/images -mindepth 1 -maxdepth 1 -type d -newer $(OUT)/.$@.start 2>/dev/null | sort
 repro-images: $(STAMP)
+	@mkdir -p $(OUT) && touch $(OUT)/.$@.start
 	-$(IMAGE_RUN) --suite stacked_mnist --profile $(REPRO_PROFILE)
 	-$(IMAGE_RUN) --suite images --profile $(REPRO_PROFILE)
 	$(if $(filter paper,$(REPRO_PROFILE)),-$(IMAGE_RUN) --suite images --profile paper_gmgan_k20)
 	$(if $(filter paper,$(REPRO_PROFILE)),-$(IMAGE_RUN) --suite images --profile paper_gmgan_k30)
-	$(PY) -m bench report $$(ls -d $(OUT)/stacked_mnist/*/ | tail -n 1) \
-	  $$(ls -d $(OUT)/images/*/ | tail -n $(if $(filter paper,$(REPRO_PROFILE)),3,1)) --out $(OUT)/report_images
+	$(PY) -m bench report $$($(NEW_RUNS)) --out $(OUT)/report_images
 
 # What this 2-core VM can reproduce of them (docs/reproductions.md): MD-GAN Table 3's S1/4 column (stacked_mnist
 # `cpu_s14`: 9 methods x 3 seeds) and GM-GAN Fig. 7's quality-diversity curves of GM-GAN vs GAN on digits and MNIST
 # (images `qd_cpu`). Needs MNIST (fetched when missing); no Inception, no GPU.
 repro-images-cpu: $(STAMP)
-	-$(IMAGE_RUN) --suite stacked_mnist --profile cpu_s14 --fetch
-	-$(IMAGE_RUN) --suite images --profile qd_cpu --fetch
-	$(PY) -m bench report $$(ls -d $(OUT)/stacked_mnist/*/ | tail -n 1) $$(ls -d $(OUT)/images/*/ | tail -n 1) \
-	  --out $(OUT)/report_images_cpu
+	@mkdir -p $(OUT) && touch $(OUT)/.$@.start
+	-$(IMAGE_RUN) --suite stacked_mnist --profile cpu_s14
+	-$(IMAGE_RUN) --suite images --profile qd_cpu
+	$(PY) -m bench report $$($(NEW_RUNS)) --out $(OUT)/report_images_cpu
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

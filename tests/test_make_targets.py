@@ -54,13 +54,33 @@ def test_repro_images_passes_the_cluster_address_and_gpu_fraction():
     assert all("--address" not in r and "--gpus-per-trial" not in r for r in plain)
 
 
-@pytest.mark.parametrize("target, n_images", [("repro-images", 3), ("repro-images-cpu", 1)])
-def test_the_report_reads_the_runs_the_target_wrote(target, n_images):
-    report = [line for line in _dry(target, "OUT=/tmp/mb_out") if " -m bench report " in line]
-    assert len(report) == 1
-    text = report[0]
-    assert "/tmp/mb_out/stacked_mnist/*/ | tail -n 1" in text
-    assert re.search(rf"/tmp/mb_out/images/\*/ \| tail -n {n_images}\b", text)
+@pytest.mark.parametrize("target", ["repro-images", "repro-images-cpu"])
+def test_the_report_reads_only_the_runs_this_invocation_wrote(target, tmp_path):
+    """A run refused before it starts writes no folder: an older run under OUT must not stand in for it."""
+    import os
+    import time
+
+    lines = _dry(target, f"OUT={tmp_path}")
+    (report,) = [line for line in lines if " -m bench report " in line]
+    mark = re.search(r"touch (\S+)", subprocess.run(["make", "-n", target, f"OUT={tmp_path}"], cwd=ROOT,
+                                                   capture_output=True, text=True, check=True).stdout).group(1)
+    old = tmp_path / "images" / "20260101-000000-old"
+    old.mkdir(parents=True)
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    Path(mark).touch()
+    new = [tmp_path / "stacked_mnist" / "20261202-000000-new", tmp_path / "images" / "20261202-000001-new"]
+    for d in new:
+        d.mkdir(parents=True)
+        os.utime(d, (time.time() + 5, time.time() + 5))
+    find = re.search(r"\$\((find .*?)\) --out", report).group(1)
+    found = subprocess.run(["bash", "-c", find], capture_output=True, text=True, check=True).stdout.split()
+    assert sorted(found) == sorted(map(str, new))  # the old images run is left out
+    assert report.rstrip().endswith(f"--out {tmp_path}/{'report_images' if target == 'repro-images' else 'report_images_cpu'}")
+
+
+def test_extra_flags_reach_every_run():
+    runs = _runs(_dry("repro-images", "ARGS=--inception-weights /w/pt_inception.pth"))
+    assert runs and all(r["--inception-weights"] == "/w/pt_inception.pth" and "--fetch" in r["flags"] for r in runs)
 
 
 def test_repro_images_cpu_runs_the_cpu_reproductions():

@@ -16,8 +16,8 @@ from bench.report.paper import _protocols
 
 # protocol tag -> what its paper reports (the label the table carries)
 BEST_OVER_EVALUATIONS = {
-    "pcmgan-images": "pcm-gan Table III reports the best IS / FID over epochs (5K samples)",
-    "pcmgan-oxford102": "pcm-gan Table III reports the best IS / FID over epochs (5K samples)",
+    "pcmgan-images": "pcm-gan Table III reports the best IS / FID over epochs (5K samples); here every metric's best",
+    "pcmgan-oxford102": "pcm-gan Table III reports the best IS / FID over epochs (5K samples); here every metric's best",
 }
 COLUMNS = ["protocol", "dataset", "method", "metric", "n", "best_mean", "best_std", "final_mean", "evaluations"]
 

@@ -68,8 +68,8 @@ def stacked_figure(data: RunData, out_dir: Path) -> list[Path]:
             for k, variant in enumerate(variants):
                 g = dm[dm["variant"] == variant].set_index("method").reindex(methods)
                 x = np.arange(len(methods)) + (k - (len(variants) - 1) / 2) * width
-                err = g["std"].to_numpy(dtype=float)  # NaN for one seed: no error bar, not a zero-height cap
-                ax.bar(x, g["mean"], width, yerr=None if np.isnan(err).all() else np.nan_to_num(err), capsize=2,
+                err = g["std"].to_numpy(dtype=float)  # NaN for one seed: no error bar (matplotlib skips NaN)
+                ax.bar(x, g["mean"], width, yerr=None if np.isnan(err).all() else err, capsize=2,
                        color=colors[variant],
                        label=variant if variant != NO_VARIANT else "no variant")
             ax.set_xticks(range(len(methods)), methods, rotation=60, fontsize=7)
