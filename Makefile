@@ -29,7 +29,7 @@ help:
 	@echo "make repro-seeds [OUT=results/repro] (the seed papers' 2-D checks, paper profile: about 1 h on 2 cores)"
 	@echo "make repro-baselines [OUT=results/repro] (the papers' baseline rows, paper profile: about 3 h on 2 cores)"
 	@echo "make repro-images [ADDRESS=host:port] [GPUS=0.25] [OUT=results/repro] (the papers' image experiments: a GPU cluster; README \"GPU-hours\")"
-	@echo "make repro-images-cpu [OUT=results/repro] (MD-GAN Table 3 S1/4 and GM-GAN Fig. 7 cut to 2 cores: about 2 h, docs/reproductions.md)"
+	@echo "make repro-images-cpu [OUT=results/repro] (MD-GAN Table 3 S1/4 and GM-GAN Fig. 7 cut to 2 cores: 2 h 10 min here, docs/reproductions.md)"
 
 install: $(STAMP)
 
