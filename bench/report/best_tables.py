@@ -12,7 +12,7 @@ import pandas as pd
 
 from bench.report.leaderboard import fmt
 from bench.report.load import RunData
-from bench.report.paper import _protocols
+from bench.report.paper import trial_protocols
 
 # protocol tag -> what its paper reports (the label the table carries)
 BEST_OVER_EVALUATIONS = {
@@ -25,7 +25,7 @@ COLUMNS = ["protocol", "dataset", "method", "metric", "n", "best_mean", "best_st
 def best_over_evaluations(data: RunData, higher_is_better: dict[str, bool]) -> pd.DataFrame:
     """Tidy: one row per (protocol, dataset, method, metric) of the trials tagged with a best-over protocol."""
     t = data.trials[data.trials["status"] == "completed"]
-    tags = {tid: [p for p in _protocols(hp) if p in BEST_OVER_EVALUATIONS] for tid, hp in zip(t["trial_id"], t["hparams"])}
+    tags = {tid: [p for p in trial_protocols(hp) if p in BEST_OVER_EVALUATIONS] for tid, hp in zip(t["trial_id"], t["hparams"])}
     tags = {tid: ps for tid, ps in tags.items() if ps}
     m = data.metrics
     m = m[m["trial_id"].isin(tags) & m["sigma"].isna() & (m["subset"].isna() | (m["subset"] == "all"))

@@ -21,7 +21,7 @@ COLUMNS = ["id", "paper", "source", "dataset", "method", "metric", "paper_value"
            "origin", "quoted_from", "protocol", "status", "ours_n", "ours_mean", "ours_std", "diff", "note"]
 
 
-def _protocols(hparams: str) -> list[str]:
+def trial_protocols(hparams: str) -> list[str]:
     try:
         return list(json.loads(hparams).get("protocols", []))
     except (TypeError, ValueError):
@@ -56,7 +56,7 @@ def paper_vs_ours(data: RunData, numbers=None) -> pd.DataFrame:
         return fv.assign(method=fv["trial_id"].map(base).fillna(fv["method"]))
 
     finals = {"all": finals_of("all")}
-    protos = {tid: set(_protocols(hp)) for tid, hp in zip(t["trial_id"], t["hparams"])}
+    protos = {tid: set(trial_protocols(hp)) for tid, hp in zip(t["trial_id"], t["hparams"])}
     ks = {tid: _k(hp, base[tid]) for tid, hp in zip(t["trial_id"], t["hparams"])}
     rows = []
     for n in numbers:
