@@ -1,7 +1,11 @@
 """The image suite's smoke profile end to end through Ray (digits and stacked digits, offline): tables, image
 grids, the evaluation protocol in hparams, and the calibration rows (held-out real images vs one image
 repeated) separating on every metric as they must. gan and the two references keep it to about a minute; every
-method's image training is tested in tests/methods/test_image_methods.py."""
+method's image training is tested in tests/methods/test_image_methods.py.
+
+Then the stacked_mnist suite's smoke profile (MD-GAN Table 3's protocol at the three D sizes) through the same Ray
+instance and evaluator cache: gan and mdgan (Table 3's subject) at B, S1/2 and S1/4, report included; the other
+methods' plans at the three sizes are built in tests/test_variants.py."""
 from __future__ import annotations
 
 import json
@@ -100,3 +104,52 @@ def test_calibration_held_out_images_beat_one_repeated_image(image_run):
     assert modes[("stacked_digits", "oracle")] >= 990 and modes[("stacked_digits", "collapsed")] == 1
     assert kl[("stacked_digits", "oracle")] < 0.1
     assert kl[("stacked_digits", "collapsed")] == pytest.approx(6.9078, abs=1e-3)  # log 1000: one class
+
+
+# -- the stacked_mnist suite's smoke profile -------------------------------------------------------------------
+STACKED_METHODS = "gan,mdgan"
+
+
+@pytest.fixture(scope="module")
+def stacked_run(image_run, tmp_path_factory):
+    """After image_run, so the stacked_digits classifier it trained (same MODEBENCH_CACHE) and Ray are reused."""
+    from bench.results import read_run
+
+    out = tmp_path_factory.mktemp("stacked")
+    rc = main(["run", "--suite", "stacked_mnist", "--profile", "smoke", "--methods", STACKED_METHODS,
+               "--out", str(out)])
+    run_dir = next((out / "stacked_mnist").iterdir())
+    return rc, run_dir, read_run(run_dir)
+
+
+def test_stacked_smoke_trains_each_method_at_the_three_d_sizes(stacked_run):
+    rc, _, run = stacked_run
+    assert rc == 0
+    t = run["trials"]
+    assert set(t["status"]) == {"completed"} and set(t["dataset"]) == {"stacked_digits"}
+    assert sorted(zip(t["method"], t["variant"])) == sorted(
+        (m, v) for m in STACKED_METHODS.split(",") for v in ("B", "S1/2", "S1/4"))
+    for method, rows in t.groupby("method"):
+        n = dict(zip(rows["variant"], rows["n_params"]))
+        assert n["B"] > n["S1/2"] > n["S1/4"], (method, n)  # only D shrinks: G is the same in all three
+        fractions = {v: json.loads(h)["params"]["d_param_fraction"] for v, h in zip(rows["variant"], rows["hparams"])}
+        assert fractions == {"B": 1.0, "S1/2": 0.5, "S1/4": 0.25}
+    m = run["metrics"]
+    modes = m[m["metric"] == "stacked_modes"]["value"]
+    kl = m[m["metric"] == "stacked_kl"]["value"]
+    assert len(modes) == len(kl) == 6
+    assert modes.between(1, 1000).all() and kl.between(0, 6.9078 + 1e-3).all()  # KL(p ‖ uniform) ≤ log 1000
+    for hp in map(json.loads, t["hparams"]):
+        assert hp["metrics"]["stacked_modes"]["n_samples"] == 25_000  # md-gan §6.3.1's sample count
+        assert hp["protocols"] == []  # smoke follows no paper protocol: nothing is compared with Table 3
+
+
+def test_stacked_smoke_report_draws_modes_and_kl_per_d_size(stacked_run):
+    _, run_dir, _ = stacked_run
+    report = run_dir / "report"
+    figures = {p.stem for p in (report / "figures").glob("*.png")}
+    assert {"stacked_modes_kl", "curve_stacked_modes", "curve_stacked_kl", "images_stacked_digits"} <= figures
+    board = (report / "leaderboard.md").read_text()
+    assert all(f"| {m} [{v}] |" in board for m in STACKED_METHODS.split(",") for v in ("B", "S1/2", "S1/4"))
+    page = (report / "index.html").read_text()
+    assert "figures/stacked_modes_kl.png" in page

@@ -11,6 +11,7 @@ from bench.cli import main
 from bench.errors import UserError
 from bench.results import TRIALS_SCHEMA, merge_parts, read_table, write_trial_part
 from bench.suites import build_plan, load_suite, stable_hash
+from data.image_fixtures import write_idx_set
 from handmade import trial_row
 
 SUITE = """
@@ -121,8 +122,10 @@ def test_cli_bad_variants_exit_2_and_the_dry_run_shows_the_variant_column(capsys
                "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert rc == 2 and "profile 'smoke' has variants B, S1/2, S1/4" in err
+    write_idx_set(tmp_path / "data", "MNIST/raw", n_train=20, n_test=10)  # a dry run checks the data as a run does
     rc = main(["run", "--suite", "stacked_mnist", "--profile", "paper", "--methods", "gan,mdgan", "--variants",
-               "S1/2,S1/4", "--seeds", "2", "--dry-run", "--out", str(tmp_path / "o")])
+               "S1/2,S1/4", "--seeds", "2", "--dry-run", "--out", str(tmp_path / "o"),
+               "--data-root", str(tmp_path / "data")])
     out = capsys.readouterr().out
     assert rc == 0 and not (tmp_path / "o").exists()
     lines = out.splitlines()
