@@ -228,10 +228,25 @@ def qd_figures(data: RunData, out_dir: Path) -> list[Path]:
     return [p for q, d, stem in QD_PAIRS for p in qd_figure(data, out_dir, q, d, stem)]
 
 
+def qd_limits(values, bounds: tuple[float, float] = (0.0, 1.0), min_span: float = 0.05) -> tuple[float, float]:
+    """Axis limits that hold every value with an 8 % margin, at least `min_span` wide, never past the metric's bounds
+    (both QD metrics are fractions in [0, 1]): fixed [0, 1] axes squash curves that differ by hundredths."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return bounds[0] - 0.02, bounds[1] + 0.02
+    lo, hi = float(v.min()), float(v.max())
+    if hi - lo < min_span:
+        mid = (lo + hi) / 2
+        lo, hi = mid - min_span / 2, mid + min_span / 2
+    pad = 0.08 * (hi - lo)
+    return max(bounds[0] - 0.02, lo - pad), min(bounds[1] + 0.02, hi + pad)
+
+
 def qd_figure(data: RunData, out_dir: Path, quality: str = "qd_quality", diversity: str = "qd_diversity",
               stem: str = "quality_diversity") -> list[Path]:
     """Quality against diversity over the latent scale σ (GM-GAN Fig. 7; qd_*: its 2-D analogue): mean over seeds
-    per σ; the marker shows σ = 1 (the training scale)."""
+    per σ; the marker shows σ = 1 (the training scale). Each panel's axes zoom to its curves (qd_limits)."""
     import seaborn as sns
 
     m = data.metrics[data.metrics["sigma"].notna() & data.metrics["metric"].isin([quality, diversity])
@@ -249,15 +264,16 @@ def qd_figure(data: RunData, out_dir: Path, quality: str = "qd_quality", diversi
     fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.4), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
         d = wide[wide["dataset"] == dataset]
+        means = d.groupby(["method", "sigma"])[[quality, diversity]].mean()
         for method in method_order(d["method"]):
-            curve = d[d["method"] == method].groupby("sigma")[[quality, diversity]].mean().reset_index()
+            curve = means.loc[method].reset_index()
             style = "--" if method in REFERENCE_METHODS else "-"
             ax.plot(curve[diversity], curve[quality], style, lw=1, label=method, color=palette[method])
             at1 = curve[curve["sigma"].round(6) == 1.0]
             ax.plot(at1[diversity], at1[quality], "o", color=palette[method], ms=3)
         ax.set_title(dataset, fontsize=9)
         ax.set_xlabel(f"diversity {diversity} (σ from 0.5 to 2)")
-        ax.set_xlim(-0.02, 1.02), ax.set_ylim(-0.02, 1.02)
+        ax.set_xlim(*qd_limits(means[diversity])), ax.set_ylim(*qd_limits(means[quality]))
     axes[0][0].set_ylabel(f"quality {quality}")
     figure_legend(fig, axes, 1.1)
     fig.tight_layout()

@@ -91,6 +91,17 @@ def test_quality_diversity_over_sigma_and_curves_for_image_metrics(run):
         assert (figs / f"curve_{metric}.png").stat().st_size > 0
 
 
+def test_quality_diversity_axes_zoom_to_the_curves_within_the_metrics_bounds():
+    from bench.report.figures import qd_limits
+
+    # the hand-made run's curves: quality 0.9 − 0.2σ over σ ∈ {0.5, 1, 2}, diversity 0.3σ
+    assert qd_limits([0.8, 0.7, 0.5]) == pytest.approx((0.5 - 0.024, 0.8 + 0.024))
+    assert qd_limits([0.15, 0.3, 0.6]) == pytest.approx((0.15 - 0.036, 0.6 + 0.036))
+    assert qd_limits([0.0, 1.0]) == pytest.approx((-0.02, 1.02))  # never past [0, 1] ± the marker margin
+    assert qd_limits([0.42, 0.43, float("nan")]) == pytest.approx((0.4 - 0.004, 0.45 + 0.004))  # at least 0.05 wide
+    assert qd_limits([]) == (-0.02, 1.02)
+
+
 def test_the_image_report_renders_in_chromium_without_console_output(run):
     from bench.report.browser import check_in_browser, find_chromium
 
