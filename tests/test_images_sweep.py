@@ -96,6 +96,10 @@ def test_calibration_held_out_images_beat_one_repeated_image(image_run):
         assert recall[(ds, "oracle")] > 0.5 and recall[(ds, "collapsed")] < 0.05
         cover = final_values(run, "coverage_dom")
         assert cover[(ds, "oracle")] > 0.6 and cover[(ds, "collapsed")] < 0.05
+    # m-IS (deligan §5.1): one image repeated gives identical predictions in its one class, exp(0) = 1; held-out real
+    # digits spread a little within each class (docs/reproductions.md "m-IS against real images": ~1.3)
+    mis = final_values(run, "m_is")
+    assert mis[("digits", "collapsed")] == pytest.approx(1.0, abs=1e-6) and 1.05 < mis[("digits", "oracle")] < 2.0
     # 10 digit classes, each ~ equally likely, classified ~99 % right: IS near 10 (500 samples in 10 splits of 50)
     assert 7.0 < is_dom[("digits", "oracle")] <= 10.0
     modes, kl = final_values(run, "stacked_modes"), final_values(run, "stacked_kl")
