@@ -128,10 +128,10 @@ class GeneratorBatchNorm(nn.Module):
         return (y * self.weight[idx][:, None, :, None] + self.bias[idx][:, None, :, None]).reshape(g, m, -1)
 
 
-def d_channels(p: "NetParams", shape: tuple[int, ...], base: int | None = None) -> list[int]:
+def d_channels(p: "NetParams", shape: tuple[int, ...], base: int | None = None, head_outputs: int = 1) -> list[int]:
     """D's conv widths: base·2^i, i = 0..L−1 (base = the width that meets `d_param_fraction`)."""
     n, _ = plan(shape)
-    b = d_base_width(p, shape) if base is None else base
+    b = d_base_width(p, shape, head_outputs) if base is None else base
     return [b * 2**i for i in range(n)]
 
 
@@ -140,8 +140,9 @@ def _d_norm_at(p: "NetParams", i: int) -> str:
     return "none" if i == 0 and p.image_arch == "dcgan" else p.d_norm
 
 
-def d_param_count(p: "NetParams", shape: tuple[int, ...], base: int) -> int:
-    """Parameters of D's body plus a 1-logit head at base width `base` (mirrors `discriminator_body`)."""
+def d_param_count(p: "NetParams", shape: tuple[int, ...], base: int, head_outputs: int = 1) -> int:
+    """Parameters of D's body at base width `base` (mirrors `discriminator_body`) plus the linear heads on its flat
+    features, `head_outputs` outputs in all (1 logit; AC-GAN's 1 + N classes; MD-GAN's embedding …)."""
     _, s0 = plan(shape)
     k = _kernel(p)[0]
     total, c_in = 0, shape[0]
@@ -149,29 +150,32 @@ def d_param_count(p: "NetParams", shape: tuple[int, ...], base: int) -> int:
         norm = _d_norm_at(p, i)
         total += c_in * c * k * k + (c if norm == "none" else 2 * c)  # conv bias, or the norm's scale + offset
         c_in = c
-    return total + c_in * s0 * s0 + 1  # head: flat features → 1 logit
+    return total + (c_in * s0 * s0 + 1) * head_outputs  # heads: flat features → head_outputs (weights + bias)
 
 
-def d_base_width(p: "NetParams", shape: tuple[int, ...]) -> int:
+def d_base_width(p: "NetParams", shape: tuple[int, ...], head_outputs: int = 1) -> int:
     """The base width whose D has the parameter count nearest to d_param_fraction × that of the full-width D.
 
     MD-GAN §6.3.1's Stacked-MNIST sizes B, S½ and S¼ (the DCGANs of VEEGAN / Unrolled GAN with 1, ½ and ¼ of
     D's parameters). Conv weights grow with the square of the width, so ½ is near width/√2, but the input layer
-    and the head grow linearly: we search the integer base widths instead of assuming the square law."""
+    and the head grow linearly: we search the integer base widths instead of assuming the square law. The heads
+    count: AC-GAN's 1,000-class head on Stacked MNIST holds most of its D, so a body-only count left its S¼ D at
+    0.48 of B (InfoGAN, MGAN, PCM-GAN, MD-GAN at 0.31–0.32)."""
     if p.d_param_fraction == 1.0:
         return p.d_channels
-    target = p.d_param_fraction * d_param_count(p, shape, p.d_channels)
-    return min(range(1, p.d_channels + 1), key=lambda b: abs(d_param_count(p, shape, b) - target))
+    target = p.d_param_fraction * d_param_count(p, shape, p.d_channels, head_outputs)
+    return min(range(1, p.d_channels + 1), key=lambda b: abs(d_param_count(p, shape, b, head_outputs) - target))
 
 
-def discriminator_body(p: "NetParams", shape: tuple[int, ...]) -> tuple[nn.Sequential, int]:
+def discriminator_body(p: "NetParams", shape: tuple[int, ...], head_outputs: int = 1) -> tuple[nn.Sequential, int]:
     """(body, width): strided convs (C, H, W) → (c_{L−1}, s₀, s₀), LeakyReLU 0.2, flattened to `width` features
-    (not initialised here). `shape` may carry m·C channels (PacGAN's packs)."""
+    (not initialised here). `shape` may carry m·C channels (PacGAN's packs). `head_outputs`: how many linear
+    outputs the caller's heads read from the features, so that `d_param_fraction` sizes body and heads together."""
     _, s0 = plan(shape)
     k, pad, _ = _kernel(p)
     layers: list[nn.Module] = []
     c_in = shape[0]
-    for i, c in enumerate(d_channels(p, shape)):
+    for i, c in enumerate(d_channels(p, shape, head_outputs=head_outputs)):
         norm = _d_norm_at(p, i)
         # DCGAN §3: strided convolutions instead of pooling, LeakyReLU (slope 0.2) in D.
         layers += [nn.Conv2d(c_in, c, k, 2, pad, bias=norm == "none"), _norm(norm, c), nn.LeakyReLU(p.leaky_slope)]

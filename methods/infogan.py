@@ -61,8 +61,8 @@ class InfoGAN(Method):
         self.K = k
         # G's input: z (z_dim) then one-hot c (K): width z_dim + K (G's input layer is FC on points and images).
         self.G = generator(params, spec, in_dim=params.z_dim + k).to(self.device)
-        # D and Q share the body (exactly gan's D body); D: 1 logit, Q: K logits.
-        self.body, width = discriminator_body(params, spec)
+        # D and Q share the body (exactly gan's D body); D: 1 logit, Q: K logits (D's size counts both heads).
+        self.body, width = discriminator_body(params, spec, head_outputs=1 + k)
         self.body = self.body.to(self.device)
         self.d_head = head(params, width, 1).to(self.device)
         self.q_head = head(params, width, k).to(self.device)

@@ -168,7 +168,7 @@ class MDGAN(Method):
         super().__init__(spec, params, device)
         p = params
         self.G = generator(p, spec).to(self.device)
-        body, width = discriminator_body(p, spec)
+        body, width = discriminator_body(p, spec, head_outputs=p.embed_dim)  # D's size counts the embedding head
         out = [BoxSigmoid(p.embed_box)] if p.embed_out == "sigmoid_box" else []
         self.D = nn.Sequential(*body, head(p, width, p.embed_dim), *out).to(self.device)  # x (N, *spec.shape) -> e (N, d)
         # md-gan §4.3: λ = the global max of lk, found once at construction (see SGMM, sgmm_global_max).

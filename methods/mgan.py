@@ -106,8 +106,9 @@ class MGAN(Method):
         super().__init__(spec, params, device)
         k = params.n_generators
         self.G = MixtureGenerator(params, k, spec).to(self.device)
-        # The shared D/C body is exactly gan's D body (same builder); two heads on its features.
-        self.body, width = discriminator_body(params, spec)
+        # The shared D/C body is exactly gan's D body (same builder); two heads on its features (1 + K outputs:
+        # D's size counts both).
+        self.body, width = discriminator_body(params, spec, head_outputs=1 + k)
         self.body = self.body.to(self.device)
         self.d_head = head(params, width, 1).to(self.device)  # D: 1 logit (sigmoid)
         self.c_head = head(params, width, k).to(self.device)  # C: K logits (softmax)

@@ -153,14 +153,15 @@ def generator_trunk(p: NetParams, spec: DataSpec, n_generators: int) -> tuple[nn
     return act, init_normal(mlp([*p.g_hidden, spec.shape[0]], g_activation(p), g_output(p)), p.init_std)
 
 
-def discriminator_body(p: NetParams, spec: DataSpec, pack: int = 1) -> tuple[nn.Sequential, int]:
+def discriminator_body(p: NetParams, spec: DataSpec, pack: int = 1, head_outputs: int = 1) -> tuple[nn.Sequential, int]:
     """Hidden layers of D, each followed by its activation; returns (body, feature width) so heads (D's logit,
     MGAN's classifier, MD-GAN's embedding) sit on top. Points: MGAN Table 3's FC 128 Leaky ReLU 0.2; images:
     DCGAN strided convs flattened (conv_nets). `pack` = m: D reads m samples concatenated on the first axis
-    (m·d features, or m·C channels: PacGAN §3 and its Stacked-MNIST code)."""
+    (m·d features, or m·C channels: PacGAN §3 and its Stacked-MNIST code). `head_outputs`: the outputs of all the
+    heads the caller puts on the features, counted when `d_param_fraction` (images) sizes D."""
     if _kind(spec) == "image":
         c, h, w = spec.shape
-        body, width = conv_nets.discriminator_body(p, (pack * c, h, w))
+        body, width = conv_nets.discriminator_body(p, (pack * c, h, w), head_outputs)
         return init_normal(body, p.init_std), width
     return _mlp_body(p, pack * spec.shape[0])
 
@@ -180,7 +181,7 @@ def head(p: NetParams, in_dim: int, out_dim: int) -> nn.Linear:
 
 def discriminator(p: NetParams, spec: DataSpec, out_dim: int = 1, pack: int = 1) -> nn.Sequential:
     """D's body with one linear head of `out_dim` outputs (logits)."""
-    body, width = discriminator_body(p, spec, pack)
+    body, width = discriminator_body(p, spec, pack, head_outputs=out_dim)
     return nn.Sequential(*body, head(p, width, out_dim))
 
 
@@ -188,7 +189,8 @@ def encoder(p: NetParams, spec: DataSpec, out_dim: int, hidden: Sequence[int]) -
     """x → (n, out_dim), linear output (VEEGAN's reconstructor F). Points: FC `hidden` with G's hidden activation
     (G mirrored); images: D's conv body (DCGAN) and a linear head on its flat features (`hidden` unused)."""
     if _kind(spec) == "image":
-        body, width = discriminator_body(p, spec)
+        # F is trained with G, not a discriminator: MD-GAN's D sizes (d_param_fraction) leave it at full width
+        body, width = discriminator_body(p.model_copy(update={"d_param_fraction": 1.0}), spec)
         return nn.Sequential(*body, head(p, width, out_dim))
     return init_normal(mlp([spec.shape[0], *hidden, out_dim], g_activation(p)), p.init_std)
 
@@ -220,7 +222,9 @@ class PairConv(nn.Module):
 
     def __init__(self, p: NetParams, spec: DataSpec, z_dim: int):
         super().__init__()
-        self.body, width = discriminator_body(p, spec)
+        # the joint layer reads the features (d_hidden[0] outputs): d_param_fraction sizes body and joint layer
+        # together (z's columns and the layers after it are not counted: ~3 % of VEEGAN's Stacked-MNIST D)
+        self.body, width = discriminator_body(p, spec, head_outputs=p.d_hidden[0] if p.d_hidden else 1)
         self.joint, joint_width = _mlp_body(p, z_dim + width)
         self.head = head(p, joint_width, 1)
 

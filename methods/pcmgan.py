@@ -159,7 +159,7 @@ class PCMGAN(Method):
         self.G = generator(p, spec).to(self.device)
         if p.classifier == "shared":
             # Table I "encoding shared": C = linear softmax head on D's encoder (here D's hidden body).
-            self.body, width = discriminator_body(p, spec)
+            self.body, width = discriminator_body(p, spec, head_outputs=1 + self.K)  # D's size counts both heads
             self.d_head = head(p, width, 1)
             self.c_head = head(p, width, self.K)
             self.to(self.device)

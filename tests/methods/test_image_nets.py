@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from torch import nn
 
 from bench.data.base import DataSpec
+from bench.registry import METHODS
 from method_checks import build, build_image, image_batch
 from methods import conv_nets
 from methods.nets import NetParams, discriminator, discriminator_body, generator, latent
@@ -217,3 +218,34 @@ def test_mgans_per_generator_batch_norm_is_k_separate_batchnorm2d():
     got = gbn(h, torch.tensor([2])).view(m, c, s, s)  # one generator's block, by index (sample(component=2))
     refs[2].eval()
     assert torch.allclose(got, refs[2](h[0].view(m, c, s, s)), atol=1e-5, rtol=0)
+
+
+# Modules on D's side of each method (its discriminator(s), their heads, PCM-GAN's separate classifier); the rest
+# (generators, latents, VEEGAN's reconstructor F, MD-GAN's fixed mixture) is G's side.
+D_SIDE = {"D", "D1", "D2", "C", "body", "s_head", "c_head", "d_head", "q_head"}
+STACKED_K = {"mgan": {"n_generators": 10}, "gmgan_static": {"n_gaussians": 10}, "gmgan_dynamic": {"n_gaussians": 10},
+             "pcmgan": {"n_gaussians": 10}, "infogan": {"n_codes": 10}, "mdgan": {"lambda_starts": 2}}
+
+
+def _side_counts(m) -> tuple[int, int]:
+    """(parameters on D's side, on G's side), from the method's nn.Module attributes."""
+    d = g = 0
+    for name, mod in m.named_children():
+        n = sum(p.numel() for p in mod.parameters())
+        d, g = (d + n, g) if name in D_SIDE else (d, g + n)
+    return d, g
+
+
+@pytest.mark.parametrize("method", [n for n in METHODS.names() if METHODS.get(n).trainable])
+def test_d_sizes_shrink_the_whole_discriminator_side_and_nothing_else(method):
+    """MD-GAN §6.3.1's S1/2 and S1/4 hold half and a quarter of D's parameters, heads included (AC-GAN's 1,000-class
+    head on a stacked set is most of its D: sized by the body alone it kept 0.48 of B at S1/4); G's side, VEEGAN's
+    reconstructor F included, keeps its size. On Stacked MNIST's shape, 3×28×28 and 1,000 classes, at the default
+    widths (there a body-only count left InfoGAN, MGAN, PCM-GAN and MD-GAN at 0.31–0.32 too)."""
+    cls, counts = METHODS.get(method), {}
+    for f in (1.0, 0.5, 0.25):
+        params = cls.Params(d_param_fraction=f, g_channels=16, z_dim=32, **STACKED_K.get(method, {}))
+        counts[f] = _side_counts(cls(spec(3, 28, 1000), params, "cpu"))
+    (d1, g1), (d2, g2), (d4, g4) = counts[1.0], counts[0.5], counts[0.25]
+    assert g1 == g2 == g4, (method, g1, g2, g4)
+    assert d2 / d1 == pytest.approx(0.5, abs=0.03) and d4 / d1 == pytest.approx(0.25, abs=0.03), (d2 / d1, d4 / d1)
