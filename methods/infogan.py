@@ -61,7 +61,8 @@ class InfoGAN(Method):
         self.K = k
         # G's input: z (z_dim) then one-hot c (K): width z_dim + K (G's input layer is FC on points and images).
         self.G = generator(params, spec, in_dim=params.z_dim + k).to(self.device)
-        # D and Q share the body (exactly gan's D body); D: 1 logit, Q: K logits (D's size counts both heads).
+        # D and Q share the body (gan's D body builder; the same body at B); D: 1 logit, Q: K logits. D's size
+        # counts both heads, so below B the body is a little narrower than gan's.
         self.body, width = discriminator_body(params, spec, head_outputs=1 + k)
         self.body = self.body.to(self.device)
         self.d_head = head(params, width, 1).to(self.device)

@@ -106,8 +106,8 @@ class MGAN(Method):
         super().__init__(spec, params, device)
         k = params.n_generators
         self.G = MixtureGenerator(params, k, spec).to(self.device)
-        # The shared D/C body is exactly gan's D body (same builder); two heads on its features (1 + K outputs:
-        # D's size counts both).
+        # The shared D/C body is gan's D body builder (the same body at B); two heads on its features. D's size
+        # counts both (1 + K outputs), so below B the body is a little narrower than gan's.
         self.body, width = discriminator_body(params, spec, head_outputs=1 + k)
         self.body = self.body.to(self.device)
         self.d_head = head(params, width, 1).to(self.device)  # D: 1 logit (sigmoid)

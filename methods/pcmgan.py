@@ -28,6 +28,7 @@ from typing import ClassVar, Literal
 import torch
 import torch.nn.functional as F
 from pydantic import model_validator
+from torch import nn
 
 from bench.registry import register_method
 from methods.base import Method, inference
@@ -167,7 +168,9 @@ class PCMGAN(Method):
             c_params = [*self.body.parameters(), *self.c_head.parameters()]
         else:
             self.D = discriminator(p, spec).to(self.device)
-            self.C = discriminator(p, spec, self.K).to(self.device)  # same shape as D, K-way output
+            # same shape as D (its body at D's width at every d_param_fraction), K-way output
+            body, width = discriminator_body(p, spec)
+            self.C = nn.Sequential(*body, head(p, width, self.K)).to(self.device)
             d_params, c_params = list(self.D.parameters()), list(self.C.parameters())
         self._players = {"G": list(self.G.parameters()), "Z": list(self.latent.parameters()),
                          "D": d_params, "C": c_params}

@@ -249,3 +249,14 @@ def test_d_sizes_shrink_the_whole_discriminator_side_and_nothing_else(method):
     (d1, g1), (d2, g2), (d4, g4) = counts[1.0], counts[0.5], counts[0.25]
     assert g1 == g2 == g4, (method, g1, g2, g4)
     assert d2 / d1 == pytest.approx(0.5, abs=0.03) and d4 / d1 == pytest.approx(0.25, abs=0.03), (d2 / d1, d4 / d1)
+
+
+def test_pcmgan_separate_classifier_keeps_d_s_shape_at_every_d_size():
+    """PCM-GAN's `classifier="separate"`: C is its own network of D's shape (its docstring), so its convs follow D's
+    width at S1/2 and S1/4 too, whatever its K-way head adds."""
+    cls = METHODS.get("pcmgan")
+    for f in (1.0, 0.5, 0.25):
+        m = cls(spec(3, 28, 1000), cls.Params(d_param_fraction=f, classifier="separate", n_gaussians=10), "cpu")
+        widths = [[c.out_channels for c in net.modules() if isinstance(c, nn.Conv2d)] for net in (m.D, m.C)]
+        assert widths[0] == widths[1] and widths[0][0] == conv_nets.d_base_width(m.params, (3, 28, 28))
+        assert m.C[-1].out_features == 10
