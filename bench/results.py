@@ -108,10 +108,17 @@ def write_trial_part(run_dir: Path, trial_row: dict, metric_rows: list[dict], sa
 
 
 def read_trial_status(run_dir: Path, trial_id: str) -> str | None:
+    meta = read_trial_meta(run_dir, trial_id)
+    return None if meta is None else meta["status"]
+
+
+def read_trial_meta(run_dir: Path, trial_id: str) -> dict | None:
+    """{"status", "code_version"} of the trial's part, or None when it has none."""
     f = part_dir(run_dir, trial_id) / "trial.parquet"
     if not f.exists():
         return None
-    return pq.read_table(f, columns=["status"]).column("status")[0].as_py()
+    t = pq.read_table(f, columns=["status", "code_version"])
+    return {c: t.column(c)[0].as_py() for c in ("status", "code_version")}
 
 
 def merge_parts(run_dir: Path) -> dict[str, int]:

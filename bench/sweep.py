@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.errors import UserError
-from bench.results import (iter_run_dirs, merge_parts, part_dir, read_trial_status, write_json,
+from bench.results import (iter_run_dirs, merge_parts, part_dir, read_trial_meta, read_trial_status, write_json,
                            write_trial_part)
 from bench.suites import RunPlan, TrialSpec
 
@@ -326,6 +326,8 @@ def _record_lost_trials(todo: list[TrialSpec], run_dir: Path, plan: RunPlan, err
 
 # -- the driver ------------------------------------------------------------------------------------------
 def run_sweep(plan: RunPlan, opts: SweepOptions) -> SweepSummary:
+    from bench.provenance import code_version
+
     t0 = time.time()
     check_writable(opts.out_root)
     from bench.evaluators import check_plan_inception
@@ -356,15 +358,22 @@ def run_sweep(plan: RunPlan, opts: SweepOptions) -> SweepSummary:
     write_json(run_dir / "run.json", run_json(plan, opts, run_id, "running", started_at=started,
                                               invocations=invocations, reference_speed=reference))
 
-    todo, skipped = [], 0
+    todo, skipped, other_code = [], 0, []
+    current = code_version()
     for spec in plan.trials:
-        status = read_trial_status(run_dir, spec.trial_id)
-        if status in FINISHED and not opts.force:
+        meta = read_trial_meta(run_dir, spec.trial_id)
+        if meta is not None and meta["status"] in FINISHED and not opts.force:
             skipped += 1
+            if meta["code_version"] != current:
+                other_code.append(meta["code_version"])
         else:
             todo.append(spec)
     _log(opts, f"run {run_dir}  ({plan.suite.name}, profile {plan.profile}, {len(plan.trials)} trials"
                + (f", {skipped} already finished" if skipped else "") + ")")
+    if other_code:
+        # A trial id covers method, dataset, seed and params, not the code: a resumed run keeps what older code made.
+        _log(opts, f"warning: {len(other_code)} finished trial(s) kept from code {', '.join(sorted(set(other_code)))}, "
+                   f"not this code ({current}); --force re-runs them, or start a new run (no --resume)")
     if todo:
         _run_ray(todo, run_dir, plan, opts, t0)
     counts_rows = merge_parts(run_dir)

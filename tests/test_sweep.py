@@ -114,6 +114,23 @@ def test_resume_of_a_finished_run_runs_nothing_and_exits_0(smoke_run, capsys):
     assert only_run_dir(out, "mode_collapse") == run_dir
     after = pq.read_table(run_dir / "metrics.parquet").to_pandas()
     assert after.equals(before)
+    assert "warning" not in stdout  # same code: nothing to say
+
+
+def test_resume_says_when_it_keeps_trials_that_older_code_made(smoke_run, capsys, monkeypatch):
+    """A trial id covers method, dataset, seed and params, not the code: after a code change --resume keeps the old
+    results (exactly-once), and says so with the fix."""
+    import bench.provenance
+
+    _, out, run_dir, _ = smoke_run
+    recorded = pq.read_table(run_dir / "trials.parquet", columns=["code_version"]).column(0)[0].as_py()
+    monkeypatch.setattr(bench.provenance, "code_version", lambda: "0.0.0+gnewer")
+    rc = main(["run", "--suite", "mode_collapse", "--profile", "smoke", "--out", str(out), "--resume",
+               "--no-report"])
+    stdout = capsys.readouterr().out
+    assert rc == 0 and "(0 run, 132 skipped)" in stdout
+    assert (f"warning: 132 finished trial(s) kept from code {recorded}, not this code (0.0.0+gnewer); --force re-runs "
+            "them, or start a new run (no --resume)") in stdout
 
 
 def test_failed_and_diverged_trials(ray_env, tmp_path, capsys):
