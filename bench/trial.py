@@ -250,6 +250,12 @@ def build_trial(spec: TrialSpec, hparams: dict, device="cpu", data_root=None):
     return data, cls, method, metrics
 
 
+def record_size(row: dict, hparams: dict, method) -> None:
+    """The method's parameter count in the trial row, and per player (G, D, …) in its hparams."""
+    row["n_params"] = method.n_params()
+    hparams["n_params_by_player"] = method.n_params_by_player()
+
+
 def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "", device: str = "cpu",
               threads: int | None = None, node_id: str = "", checkpoint_path: Path | None = None,
               data_root: str | None = None) -> TrialOutput:
@@ -265,7 +271,7 @@ def run_trial(spec: TrialSpec, *, config_hash: str = "", code_version: str = "",
     try:
         seed_everything(spec.seed)
         data, cls, method, metrics = build_trial(spec, hparams, device, data_root)
-        row["n_params"] = method.n_params()
+        record_size(row, hparams, method)
         batch_gen = torch.Generator().manual_seed(spec.seed)
 
         if checkpoint_path is not None and Path(checkpoint_path).exists():

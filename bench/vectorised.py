@@ -34,7 +34,7 @@ import torch
 
 from bench.errors import UserError
 from bench.suites import TrialSpec
-from bench.trial import Diverged, TrialOutput, _eval_into, build_trial, new_trial, seed_everything
+from bench.trial import Diverged, TrialOutput, _eval_into, build_trial, new_trial, record_size, seed_everything
 
 
 @dataclass
@@ -98,7 +98,7 @@ def run_trials_vectorised(specs: list[TrialSpec], *, config_hash: str = "", code
         try:
             seed_everything(spec.seed)
             seed.data, cls, seed.method, seed.metrics = build_trial(spec, hp, device, data_root)
-            out.trial["n_params"] = seed.method.n_params()
+            record_size(out.trial, hp, seed.method)
             seed.batch_gen = torch.Generator().manual_seed(spec.seed)
             streams.append(RngStream.capture(device))  # the streams its separate trial trains with
         except Exception as e:  # noqa: BLE001 - recorded as its separate trial records it

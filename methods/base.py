@@ -138,6 +138,12 @@ class Method(nn.Module, metaclass=ABCMeta):
         """Trainable parameters of all players (shared parameters counted once)."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
+    def n_params_by_player(self) -> dict[str, int]:
+        """Parameters each player's optimiser updates, by its name in `set_optimizers` (G, D, …): a body two players
+        share counts for both. Makes D's size at MD-GAN's S1/2 and S1/4 checkable in every trial's hparams."""
+        return {k: sum(p.numel() for p in {id(p): p for g in o.param_groups for p in g["params"]}.values())
+                for k, o in self.optimizers.items()}
+
     def check_component(self, component: int | None) -> None:
         if component is not None and not 0 <= component < self.n_components:
             raise ValueError(f"component {component} out of range: {self.name} has {self.n_components}")

@@ -137,8 +137,11 @@ def test_stacked_smoke_trains_each_method_at_the_three_d_sizes(stacked_run):
     for method, rows in t.groupby("method"):
         n = dict(zip(rows["variant"], rows["n_params"]))
         assert n["B"] > n["S1/2"] > n["S1/4"], (method, n)  # only D shrinks: G is the same in all three
-        fractions = {v: json.loads(h)["params"]["d_param_fraction"] for v, h in zip(rows["variant"], rows["hparams"])}
-        assert fractions == {"B": 1.0, "S1/2": 0.5, "S1/4": 0.25}
+        hp = {v: json.loads(h) for v, h in zip(rows["variant"], rows["hparams"])}
+        assert {v: h["params"]["d_param_fraction"] for v, h in hp.items()} == {"B": 1.0, "S1/2": 0.5, "S1/4": 0.25}
+        d = {v: h["n_params_by_player"]["D"] for v, h in hp.items()}  # D's optimiser: D and its heads
+        assert d["S1/2"] / d["B"] == pytest.approx(0.5, abs=0.05) and d["S1/4"] / d["B"] == pytest.approx(0.25, abs=0.05)
+        assert len({h["n_params_by_player"]["G"] for h in hp.values()}) == 1
     m = run["metrics"].set_index("trial_id")
     modes, kl = m[m["metric"] == "stacked_modes"]["value"], m[m["metric"] == "stacked_kl"]["value"]
     assert len(modes) == len(kl) == 6 and modes.between(1, 1000).all()

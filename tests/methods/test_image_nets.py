@@ -260,3 +260,13 @@ def test_pcmgan_separate_classifier_keeps_d_s_shape_at_every_d_size():
         widths = [[c.out_channels for c in net.modules() if isinstance(c, nn.Conv2d)] for net in (m.D, m.C)]
         assert widths[0] == widths[1] and widths[0][0] == conv_nets.d_base_width(m.params, (3, 28, 28))
         assert m.C[-1].out_features == 10
+
+
+def test_parameters_by_player_are_what_each_optimiser_updates():
+    gan = build_image("gan", "sk_digits16")
+    assert gan.n_params_by_player() == {"G": n_params(gan.G), "D": n_params(gan.D)}
+    assert sum(gan.n_params_by_player().values()) == gan.n_params()
+    pcm = build_image("pcmgan", "sk_digits16")  # C is a head on D's body: the body counts for both players
+    by = pcm.n_params_by_player()
+    assert by["D"] == n_params(pcm.body, pcm.d_head) and by["C"] == n_params(pcm.body, pcm.c_head)
+    assert sum(by.values()) == pcm.n_params() + n_params(pcm.body)
