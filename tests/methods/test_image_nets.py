@@ -177,7 +177,7 @@ def test_sampling_is_in_eval_mode_and_leaves_batch_norm_statistics_alone():
     torch.manual_seed(1)
     many = m.sample(40)
     assert m.training  # restored
-    # a sample depends on its own z only (running statistics, not the batch's: those would move it by ~0.1); not
+    # a sample depends on its own z only (running statistics, not the batch's, which would move it far more); not
     # bit-equal, since the CPU's conv kernels may choose a different algorithm per batch size (~1e-8 seen)
     torch.testing.assert_close(one, many[:4], rtol=0, atol=1e-6)
     assert all(torch.equal(before[k], v) for k, v in m.state_dict()["modules"].items())
